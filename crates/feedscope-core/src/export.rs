@@ -1,0 +1,228 @@
+//! Writes records to a file, streaming: NDJSON (the log format), a JSON array, CSV, or the raw
+//! `text/event-stream` that reproduces the events when parsed again.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::{Body, Record};
+use crate::sse::{encode_comment, encode_event, encode_retry};
+
+/// An export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// One record per line, exactly as docs/log-format.md; `feedscope replay` reads it.
+    Ndjson,
+    /// The same records as one JSON array.
+    Json,
+    /// `kind,feed,ts,seq,type,id,data,detail`, RFC 4180 quoting.
+    Csv,
+    /// Events, comments and `retry:` as a `text/event-stream` body.
+    Sse,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Ndjson => "ndjson",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Sse => "sse",
+        }
+    }
+
+    /// The format a file name's extension implies, if any.
+    pub fn from_path(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "ndjson" | "jsonl" | "log" => Some(Format::Ndjson),
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "sse" | "txt" | "eventstream" => Some(Format::Sse),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ndjson" => Ok(Format::Ndjson),
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "sse" | "raw" => Ok(Format::Sse),
+            _ => Err(format!("unknown format {s:?}: expected ndjson, json, csv or sse")),
+        }
+    }
+}
+
+/// A streaming writer: call [`Exporter::write`] per record, then [`Exporter::finish`].
+pub struct Exporter<W: Write> {
+    format: Format,
+    out: W,
+    count: u64,
+    last_id: Option<String>,
+    buf: String,
+}
+
+impl<W: Write> Exporter<W> {
+    pub fn new(format: Format, mut out: W) -> io::Result<Self> {
+        match format {
+            Format::Json => out.write_all(b"[")?,
+            Format::Csv => out.write_all(b"kind,feed,ts,seq,type,id,data,detail\r\n")?,
+            Format::Ndjson | Format::Sse => {}
+        }
+        Ok(Exporter { format, out, count: 0, last_id: None, buf: String::new() })
+    }
+
+    /// Records written so far (for `sse`, only the ones the format can hold).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn write(&mut self, r: &Record) -> io::Result<()> {
+        match self.format {
+            Format::Ndjson => {
+                serde_json::to_writer(&mut self.out, r)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Json => {
+                self.out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut self.out, r)?;
+            }
+            Format::Csv => self.write_csv(r)?,
+            Format::Sse => {
+                self.buf.clear();
+                match &r.body {
+                    Body::Event { event_type, id, data, .. } => {
+                        // Ids persist in SSE: write one only when it changes, as the server did.
+                        let id_changed = self.last_id.as_deref() != Some(&**id);
+                        let id_out = id_changed.then_some(&**id);
+                        if id_changed {
+                            self.last_id = Some(id.to_string());
+                        }
+                        encode_event(&mut self.buf, event_type, id_out, data);
+                    }
+                    Body::Comment { text } => encode_comment(&mut self.buf, text),
+                    Body::Retry { ms } => encode_retry(&mut self.buf, *ms),
+                    _ => return Ok(()),
+                }
+                self.out.write_all(self.buf.as_bytes())?;
+            }
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    fn write_csv(&mut self, r: &Record) -> io::Result<()> {
+        let (seq, ty, id, data, detail) = match &r.body {
+            Body::Event { seq, event_type, id, data } => (seq.to_string(), &**event_type, &**id, data.as_str(), String::new()),
+            Body::Comment { text } => (String::new(), "", "", text.as_str(), String::new()),
+            other => {
+                let v = serde_json::to_value(other).unwrap_or_default();
+                let mut detail = v.as_object().cloned().unwrap_or_default();
+                detail.remove("kind");
+                (String::new(), "", "", "", serde_json::Value::Object(detail).to_string())
+            }
+        };
+        let ts = r.ts.to_string();
+        let fields = [r.body.kind(), &r.feed, &ts, &seq, ty, id, data, &detail];
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                self.out.write_all(b",")?;
+            }
+            if f.contains([',', '"', '\n', '\r']) {
+                self.out.write_all(b"\"")?;
+                self.out.write_all(f.replace('"', "\"\"").as_bytes())?;
+                self.out.write_all(b"\"")?;
+            } else {
+                self.out.write_all(f.as_bytes())?;
+            }
+        }
+        self.out.write_all(b"\r\n")
+    }
+
+    /// Closes the document and flushes; returns the writer and the record count.
+    pub fn finish(mut self) -> io::Result<(W, u64)> {
+        if self.format == Format::Json {
+            self.out.write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?;
+        }
+        self.out.flush()?;
+        Ok((self.out, self.count))
+    }
+}
+
+/// Writes all `records` in `format`; returns how many were written.
+pub fn export<'a, W: Write>(format: Format, records: impl IntoIterator<Item = &'a Record>, out: W) -> io::Result<u64> {
+    let mut x = Exporter::new(format, out)?;
+    for r in records {
+        x.write(r)?;
+    }
+    Ok(x.finish()?.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Timestamp;
+    use crate::sse::{parse_all, Item, Limits};
+    use std::sync::Arc;
+
+    fn sample() -> Vec<Record> {
+        let r = |b| Record::new(Arc::from("f"), Timestamp(1_000), b);
+        vec![
+            r(Body::Connecting { attempt: 1, url: "http://x/".into(), last_event_id: "".into() }),
+            r(Body::Retry { ms: 2000 }),
+            r(Body::Event { seq: 1, event_type: Arc::from("tick"), id: Arc::from("1"), data: "a,\"b\"\nc".into() }),
+            r(Body::Comment { text: " hb".into() }),
+            r(Body::Event { seq: 2, event_type: Arc::from("message"), id: Arc::from("1"), data: "".into() }),
+            r(Body::Closed { reason: "stopped".into(), fatal: false }),
+        ]
+    }
+
+    #[test]
+    fn ndjson_round_trips_through_the_log_parser() {
+        let mut out = Vec::new();
+        assert_eq!(export(Format::Ndjson, &sample(), &mut out).unwrap(), 6);
+        let back: Vec<Record> = String::from_utf8(out).unwrap().lines().map(|l| Record::from_json(l).unwrap()).collect();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn json_is_one_valid_array() {
+        let mut out = Vec::new();
+        export(Format::Json, &sample(), &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 6);
+        let mut out = Vec::new();
+        export(Format::Json, &[], &mut out).unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap(), serde_json::json!([]));
+    }
+
+    #[test]
+    fn csv_quotes_commas_quotes_and_newlines() {
+        let mut out = Vec::new();
+        export(Format::Csv, &sample(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("kind,feed,ts,seq,type,id,data,detail\r\n"));
+        assert!(text.contains("event,f,1970-01-01T00:00:01.000Z,1,tick,1,\"a,\"\"b\"\"\nc\",\r\n"));
+    }
+
+    #[test]
+    fn raw_sse_parses_back_to_the_same_events() {
+        let mut out = Vec::new();
+        assert_eq!(export(Format::Sse, &sample(), &mut out).unwrap(), 4);
+        let (items, _) = parse_all(&out, Limits::default());
+        let events: Vec<_> = items.iter().filter(|i| matches!(i, Item::Event { .. })).collect();
+        assert_eq!(
+            events,
+            [
+                &Item::Event { event_type: Arc::from("tick"), id: Arc::from("1"), data: "a,\"b\"\nc".into() },
+                &Item::Event { event_type: Arc::from("message"), id: Arc::from("1"), data: "".into() },
+            ]
+        );
+        assert!(items.contains(&Item::Retry(2000)));
+        assert!(items.contains(&Item::Comment(" hb".into())));
+    }
+}

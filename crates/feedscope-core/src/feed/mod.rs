@@ -1,0 +1,331 @@
+//! One feed's subscription: request, open, parse, and reconnect the way `EventSource` does
+//! (or, in `persistent` mode, the way a monitoring tool should), as a stream of [`Record`]s.
+
+mod config;
+mod policy;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{ConfigError, FeedConfig, Header, Mode};
+pub use policy::Backoff;
+
+use crate::record::{Body, Record, Timestamp};
+use crate::sse::{Item, Parser};
+
+/// Why a feed could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// What a connection task hands to its owner: records in order, and the body bytes they came from.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub records: Vec<Record>,
+    /// Response body bytes received since the previous batch.
+    pub bytes: u64,
+}
+
+/// Handles to steer a running feed from outside its task.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    /// Stops the feed: the connection and any pending reconnection end at once.
+    pub cancel: CancellationToken,
+    /// Drops the current connection and reconnects immediately.
+    pub restart: Arc<Notify>,
+}
+
+/// Whether the MIME essence of a Content-Type is `text/event-stream` (parameters allowed).
+pub fn is_event_stream(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/event-stream")
+}
+
+/// Runs a feed until it closes (a fatal response, a 204, or `control.cancel`). Event `seq`
+/// numbers continue from `seq`, which is shared so that a restarted feed never reuses one.
+/// The last record emitted is always `closed`.
+pub async fn run(
+    feed: Arc<str>,
+    config: FeedConfig,
+    seq: Arc<AtomicU64>,
+    control: Control,
+    mut emit: impl FnMut(Batch) + Send,
+) {
+    let closed = |reason: String, fatal: bool| Batch {
+        records: vec![Record::new(feed.clone(), Timestamp::now(), Body::Closed { reason, fatal })],
+        bytes: 0,
+    };
+    let client = match config.validate().map_err(FeedError::from).and_then(|_| build_client(&config)) {
+        Ok(c) => c,
+        Err(e) => {
+            emit(closed(e.to_string(), true));
+            return;
+        }
+    };
+    let mut conn = Connection {
+        parser: Parser::with_last_event_id(config.limits(), &config.last_event_id),
+        backoff: Backoff::new(&config),
+        feed: feed.clone(),
+        config,
+        client,
+        seq,
+        attempt: 0,
+    };
+    let outcome = tokio::select! {
+        biased;
+        _ = control.cancel.cancelled() => None,
+        end = conn.run(&control.restart, &mut emit) => Some(end),
+    };
+    match outcome {
+        None => emit(closed("stopped by the user".into(), false)),
+        Some((reason, fatal)) => emit(closed(reason, fatal)),
+    }
+}
+
+fn build_client(config: &FeedConfig) -> Result<reqwest::Client, FeedError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+        .danger_accept_invalid_certs(config.insecure)
+        .user_agent(concat!("feedscope/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| FeedError::Client(error_chain(&e)))
+}
+
+struct Connection {
+    feed: Arc<str>,
+    config: FeedConfig,
+    client: reqwest::Client,
+    parser: Parser,
+    backoff: Backoff,
+    seq: Arc<AtomicU64>,
+    attempt: u32,
+}
+
+/// How one request ended, short of closing the feed.
+enum Drop {
+    /// Reconnect after the policy's delay; `hint` is a server's `Retry-After`.
+    Retry { reason: String, hint: Option<Duration> },
+    /// Reconnect at once (a user's restart).
+    Now(String),
+}
+
+impl Connection {
+    /// Requests and reconnects until the feed closes; returns the closing reason and whether it is fatal.
+    async fn run(&mut self, restart: &Notify, emit: &mut (impl FnMut(Batch) + Send)) -> (String, bool) {
+        loop {
+            let drop = match self.request(restart, emit).await {
+                Ok(drop) => drop,
+                Err(close) => return close,
+            };
+            let (reason, delay) = match drop {
+                Drop::Retry { reason, hint } => {
+                    let delay = self.backoff.next_delay(hint);
+                    (reason, delay)
+                }
+                Drop::Now(reason) => (reason, Duration::ZERO),
+            };
+            emit(self.batch(vec![Body::Disconnected { reason, reconnect_in_ms: delay.as_millis() as u64 }], 0));
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = restart.notified() => {}
+            }
+        }
+    }
+
+    fn batch(&self, bodies: Vec<Body>, bytes: u64) -> Batch {
+        let ts = Timestamp::now();
+        Batch { records: bodies.into_iter().map(|b| Record::new(self.feed.clone(), ts, b)).collect(), bytes }
+    }
+
+    fn headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for Header { name, value } in &self.config.headers {
+            if let (Ok(n), Ok(v)) =
+                (reqwest::header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
+            {
+                h.append(n, v);
+            }
+        }
+        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.remove("last-event-id");
+        let id = self.parser.last_event_id();
+        if !id.is_empty() {
+            if let Ok(v) = HeaderValue::from_str(id) {
+                h.insert("last-event-id", v);
+            }
+        }
+        h
+    }
+
+    /// One request and, if it opens, its whole body. `Err` closes the feed.
+    async fn request(
+        &mut self,
+        restart: &Notify,
+        emit: &mut (impl FnMut(Batch) + Send),
+    ) -> Result<Drop, (String, bool)> {
+        self.attempt += 1;
+        let url = self.config.url.trim().to_owned();
+        emit(self.batch(
+            vec![Body::Connecting {
+                attempt: self.attempt,
+                url: url.clone(),
+                last_event_id: self.parser.last_event_id().to_string(),
+            }],
+            0,
+        ));
+        let method = reqwest::Method::from_bytes(self.config.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut req = self.client.request(method, &url).headers(self.headers());
+        if let Some(body) = &self.config.body {
+            req = req.body(body.clone());
+        }
+        let persistent = self.config.mode == Mode::Persistent;
+        let read_timeout = (self.config.read_timeout_ms > 0).then(|| Duration::from_millis(self.config.read_timeout_ms));
+        let sent = tokio::select! {
+            r = with_timeout(read_timeout, req.send()) => r,
+            _ = restart.notified() => return Ok(Drop::Now("restart requested".into())),
+        };
+        let resp = match sent {
+            Some(Ok(resp)) => resp,
+            Some(Err(e)) => return Ok(Drop::Retry { reason: format!("cannot connect to {url}: {}", error_chain(&e)), hint: None }),
+            None => {
+                return Ok(Drop::Retry {
+                    reason: format!(
+                        "no response from {url} within the {} ms read timeout (a browser would keep waiting)",
+                        self.config.read_timeout_ms
+                    ),
+                    hint: None,
+                })
+            }
+        };
+        let status = resp.status();
+        let content_type = resp.headers().get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let final_url = resp.url().to_string();
+        let status_text = format!("HTTP {}{}", status.as_u16(), status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default());
+        if status.as_u16() == 204 {
+            return Err((format!("{status_text} from {final_url}: the server asked the client to stop"), false));
+        }
+        if status.as_u16() != 200 {
+            let retryable = status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
+            if persistent && retryable {
+                let hint = resp.headers().get(RETRY_AFTER).and_then(|v| policy::parse_retry_after(v.to_str().ok()?));
+                return Ok(Drop::Retry {
+                    reason: format!(
+                        "{status_text} from {final_url}; a browser's EventSource would stop here, persistent mode retries"
+                    ),
+                    hint,
+                });
+            }
+            return Err((format!("{status_text} from {final_url}: only 200 opens an event stream"), true));
+        }
+        match content_type.as_deref() {
+            Some(ct) if is_event_stream(ct) => {}
+            Some(ct) => {
+                return Err((
+                    format!("{status_text} from {final_url} has Content-Type {ct:?}, not text/event-stream: a browser's EventSource fails here"),
+                    true,
+                ))
+            }
+            None => {
+                return Err((
+                    format!("{status_text} from {final_url} has no Content-Type, not text/event-stream: a browser's EventSource fails here"),
+                    true,
+                ))
+            }
+        }
+        let headers: BTreeMap<String, String> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        emit(self.batch(vec![Body::Open { status: 200, headers }], 0));
+
+        let mut stream = resp.bytes_stream();
+        let ended = loop {
+            let next = tokio::select! {
+                n = with_timeout(read_timeout, stream.next()) => n,
+                _ = restart.notified() => break Drop::Now("restart requested".into()),
+            };
+            match next {
+                Some(Some(Ok(chunk))) => {
+                    self.backoff.healthy();
+                    let batch = self.ingest(&chunk);
+                    emit(batch);
+                }
+                Some(Some(Err(e))) => {
+                    break Drop::Retry { reason: format!("connection to {final_url} lost: {}", error_chain(&e)), hint: None }
+                }
+                Some(None) => break Drop::Retry { reason: format!("{final_url} ended the stream"), hint: None },
+                None => {
+                    break Drop::Retry {
+                        reason: format!(
+                            "no data from {final_url} for {} ms (read timeout; a browser would keep waiting)",
+                            self.config.read_timeout_ms
+                        ),
+                        hint: None,
+                    }
+                }
+            }
+        };
+        self.parser.end_of_body();
+        Ok(ended)
+    }
+
+    /// Parses one read into records; `retry:` takes effect here, before anything else can happen.
+    fn ingest(&mut self, chunk: &[u8]) -> Batch {
+        let ts = Timestamp::now();
+        let mut records = Vec::new();
+        let feed = &self.feed;
+        let seq = &self.seq;
+        let backoff = &mut self.backoff;
+        self.parser.feed(chunk, &mut |item| {
+            let body = match item {
+                Item::Event { event_type, id, data } => {
+                    Body::Event { seq: seq.fetch_add(1, Ordering::Relaxed) + 1, event_type, id, data }
+                }
+                Item::Comment(text) => Body::Comment { text },
+                Item::Retry(ms) => {
+                    backoff.set_retry(ms);
+                    Body::Retry { ms }
+                }
+                Item::TooLarge { what, limit } => Body::Error {
+                    reason: format!("discarded {}: larger than the {limit}-byte limit; the stream goes on", what.described()),
+                },
+            };
+            records.push(Record::new(feed.clone(), ts, body));
+        });
+        Batch { records, bytes: chunk.len() as u64 }
+    }
+}
+
+async fn with_timeout<F: std::future::Future>(t: Option<Duration>, f: F) -> Option<F::Output> {
+    match t {
+        Some(t) => tokio::time::timeout(t, f).await.ok(),
+        None => Some(f.await),
+    }
+}
+
+/// An error and its causes on one line: reqwest's top-level message alone rarely says what failed.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}

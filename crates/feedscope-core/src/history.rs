@@ -1,0 +1,433 @@
+//! A feed's bounded memory: the newest records (capped by count and bytes, evictions counted),
+//! counters per event type, bytes, rate, and the connection state the records imply.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::{Body, Record, Timestamp};
+
+/// Caps on what a history keeps. The oldest records go first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistoryLimits {
+    pub max_records: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for HistoryLimits {
+    fn default() -> Self {
+        HistoryLimits { max_records: 200_000, max_bytes: 256 << 20 }
+    }
+}
+
+/// The connection state as a user sees it; `EventSource.readyState` plus "reconnecting".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    /// Never started, or stopped before a first request.
+    #[default]
+    Idle,
+    Connecting,
+    Open,
+    /// Waiting for the reconnection delay (readyState CONNECTING).
+    Reconnecting,
+    Closed,
+}
+
+/// A snapshot of a feed's counters and connection, cheap to send to a UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct FeedStats {
+    pub state: ConnState,
+    /// Why the feed last disconnected or closed.
+    pub reason: Option<String>,
+    /// The feed closed on a failure.
+    pub fatal: bool,
+    pub attempt: u32,
+    pub reconnects: u64,
+    pub status: Option<u16>,
+    pub headers: BTreeMap<String, String>,
+    pub url: Option<String>,
+    pub last_event_id: String,
+    /// The reconnection time set by the server's last `retry:`, if any.
+    pub retry_ms: Option<u64>,
+    /// When a pending reconnection fires.
+    pub reconnect_at: Option<Timestamp>,
+    pub events: u64,
+    pub comments: u64,
+    pub errors: u64,
+    pub bytes: u64,
+    /// Events per second over the last few seconds.
+    pub rate: f64,
+    pub types: BTreeMap<String, u64>,
+    pub last_record_at: Option<Timestamp>,
+    pub retained: usize,
+    pub retained_bytes: usize,
+    pub evicted: u64,
+    /// Index of the oldest retained record in the feed's timeline.
+    pub first_index: u64,
+}
+
+/// Which records a view wants. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Query {
+    /// Event types to keep; when non-empty, only events of these types match.
+    pub types: Vec<String>,
+    /// Text searched in data, type and id (and in the text of non-event records).
+    pub text: String,
+    /// `text` is a regular expression.
+    pub regex: bool,
+    /// Hide connection records, comments and errors.
+    pub events_only: bool,
+}
+
+/// A compiled [`Query`].
+pub struct Matcher {
+    types: Vec<String>,
+    text: TextMatch,
+    events_only: bool,
+}
+
+enum TextMatch {
+    Any,
+    Sub(memchr::memmem::Finder<'static>),
+    Re(regex::Regex),
+}
+
+impl Query {
+    /// Compiles the query; a bad regular expression is an error a user can read.
+    pub fn compile(&self) -> Result<Matcher, String> {
+        let text = if self.text.is_empty() {
+            TextMatch::Any
+        } else if self.regex {
+            TextMatch::Re(
+                regex::RegexBuilder::new(&self.text)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| format!("invalid regular expression: {e}"))?,
+            )
+        } else {
+            TextMatch::Sub(memchr::memmem::Finder::new(self.text.as_bytes()).into_owned())
+        };
+        Ok(Matcher { types: self.types.clone(), text, events_only: self.events_only })
+    }
+}
+
+impl Matcher {
+    pub fn matches(&self, r: &Record) -> bool {
+        let texts: [&str; 3] = match &r.body {
+            Body::Event { event_type, id, data, .. } => {
+                if !self.types.is_empty() && !self.types.iter().any(|t| **t == **event_type) {
+                    return false;
+                }
+                [data, event_type, id]
+            }
+            _ if self.events_only || !self.types.is_empty() => return false,
+            Body::Comment { text } => [text, "", ""],
+            Body::Error { reason } | Body::Disconnected { reason, .. } | Body::Closed { reason, .. } => [reason, "", ""],
+            Body::Connecting { url, last_event_id, .. } => [url, last_event_id, ""],
+            Body::Open { .. } | Body::Retry { .. } => ["", "", ""],
+        };
+        match &self.text {
+            TextMatch::Any => true,
+            TextMatch::Sub(f) => texts.iter().any(|t| f.find(t.as_bytes()).is_some()),
+            TextMatch::Re(re) => texts.iter().any(|t| re.is_match(t)),
+        }
+    }
+}
+
+/// One page of a query: `total` records match, `rows` are those from `offset`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub total: usize,
+    pub offset: usize,
+    /// Each row with its index in the feed's timeline (stable while the record is retained).
+    pub rows: Vec<(u64, Arc<Record>)>,
+}
+
+/// The records of one feed, oldest first, and what they add up to.
+#[derive(Debug, Default)]
+pub struct History {
+    limits: HistoryLimits,
+    records: VecDeque<Arc<Record>>,
+    stats: FeedStats,
+    rate: Rate,
+}
+
+impl History {
+    pub fn new(limits: HistoryLimits) -> Self {
+        History { limits, ..History::default() }
+    }
+
+    pub fn limits(&self) -> HistoryLimits {
+        self.limits
+    }
+
+    pub fn set_limits(&mut self, limits: HistoryLimits) {
+        self.limits = limits;
+        self.evict();
+    }
+
+    /// Adds a record, updating counters and state, then evicts past the caps.
+    pub fn push(&mut self, record: Arc<Record>) {
+        self.note(&record);
+        self.stats.retained_bytes += record.weight();
+        self.records.push_back(record);
+        self.evict();
+    }
+
+    /// Counts body bytes received (they arrive with the records parsed from them).
+    pub fn add_bytes(&mut self, bytes: u64) {
+        self.stats.bytes += bytes;
+    }
+
+    fn evict(&mut self) {
+        while self.records.len() > self.limits.max_records
+            || (self.stats.retained_bytes > self.limits.max_bytes && self.records.len() > 1)
+        {
+            if let Some(old) = self.records.pop_front() {
+                self.stats.retained_bytes -= old.weight();
+                self.stats.evicted += 1;
+                self.stats.first_index += 1;
+            }
+        }
+    }
+
+    fn note(&mut self, r: &Record) {
+        let s = &mut self.stats;
+        s.last_record_at = Some(r.ts);
+        match &r.body {
+            Body::Connecting { attempt, url, last_event_id } => {
+                if *attempt > 1 || s.attempt > 0 {
+                    s.reconnects += 1;
+                }
+                s.state = ConnState::Connecting;
+                s.attempt = *attempt;
+                s.url = Some(url.clone());
+                s.last_event_id = last_event_id.clone();
+                s.reconnect_at = None;
+                s.fatal = false;
+            }
+            Body::Open { status, headers } => {
+                s.state = ConnState::Open;
+                s.status = Some(*status);
+                s.headers = headers.clone();
+                s.reason = None;
+            }
+            Body::Event { event_type, id, .. } => {
+                s.events += 1;
+                if s.last_event_id != **id {
+                    s.last_event_id = id.to_string();
+                }
+                match s.types.get_mut(&**event_type) {
+                    Some(n) => *n += 1,
+                    None => {
+                        s.types.insert(event_type.to_string(), 1);
+                    }
+                }
+                self.rate.add(r.ts);
+            }
+            Body::Comment { .. } => s.comments += 1,
+            Body::Retry { ms } => s.retry_ms = Some(*ms),
+            Body::Error { .. } => s.errors += 1,
+            Body::Disconnected { reason, reconnect_in_ms } => {
+                s.state = ConnState::Reconnecting;
+                s.reason = Some(reason.clone());
+                s.reconnect_at = Some(Timestamp(r.ts.0 + *reconnect_in_ms as i64));
+            }
+            Body::Closed { reason, fatal } => {
+                s.state = ConnState::Closed;
+                s.reason = Some(reason.clone());
+                s.fatal = *fatal;
+                s.reconnect_at = None;
+            }
+        }
+    }
+
+    /// Counters and state as of `now` (the rate looks back from it).
+    pub fn stats(&self, now: Timestamp) -> FeedStats {
+        let mut s = self.stats.clone();
+        s.retained = self.records.len();
+        s.rate = self.rate.per_second(now);
+        s
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Retained records, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Record>> + '_ {
+        self.records.iter()
+    }
+
+    /// The record at timeline index `index`, if still retained.
+    pub fn get(&self, index: u64) -> Option<&Arc<Record>> {
+        let i = index.checked_sub(self.stats.first_index)?;
+        self.records.get(usize::try_from(i).ok()?)
+    }
+
+    /// Forgets the records (counters of what was received stay).
+    pub fn clear(&mut self) {
+        self.stats.first_index += self.records.len() as u64;
+        self.records.clear();
+        self.stats.retained_bytes = 0;
+    }
+
+    /// The matching records from `offset`, at most `limit` of them, and how many match in all.
+    pub fn query(&self, matcher: Option<&Matcher>, offset: usize, limit: usize) -> Page {
+        let first = self.stats.first_index;
+        let Some(m) = matcher else {
+            let rows = self
+                .records
+                .iter()
+                .enumerate()
+                .skip(offset)
+                .take(limit)
+                .map(|(i, r)| (first + i as u64, r.clone()))
+                .collect();
+            return Page { total: self.records.len(), offset, rows };
+        };
+        let mut total = 0;
+        let mut rows = Vec::with_capacity(limit.min(1024));
+        for (i, r) in self.records.iter().enumerate() {
+            if m.matches(r) {
+                if total >= offset && rows.len() < limit {
+                    rows.push((first + i as u64, r.clone()));
+                }
+                total += 1;
+            }
+        }
+        Page { total, offset, rows }
+    }
+}
+
+/// Events per second over a sliding window of whole seconds.
+#[derive(Debug, Default, Clone)]
+struct Rate {
+    /// (second, count) for the most recent seconds, newest last.
+    buckets: VecDeque<(i64, u64)>,
+}
+
+const RATE_WINDOW_S: i64 = 5;
+
+impl Rate {
+    fn add(&mut self, ts: Timestamp) {
+        let sec = ts.0.div_euclid(1000);
+        match self.buckets.back_mut() {
+            Some((s, n)) if *s == sec => *n += 1,
+            _ => {
+                self.buckets.push_back((sec, 1));
+                while self.buckets.len() > (RATE_WINDOW_S + 2) as usize {
+                    self.buckets.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Events in the last `RATE_WINDOW_S` complete seconds before `now`, per second.
+    fn per_second(&self, now: Timestamp) -> f64 {
+        let cur = now.0.div_euclid(1000);
+        let n: u64 = self
+            .buckets
+            .iter()
+            .filter(|(s, _)| *s < cur && *s >= cur - RATE_WINDOW_S)
+            .map(|(_, n)| n)
+            .sum();
+        n as f64 / RATE_WINDOW_S as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: u64, ty: &str, data: &str, ts: i64) -> Arc<Record> {
+        Arc::new(Record::new(
+            Arc::from("f"),
+            Timestamp(ts),
+            Body::Event { seq, event_type: Arc::from(ty), id: Arc::from(seq.to_string()), data: data.into() },
+        ))
+    }
+
+    #[test]
+    fn count_cap_evicts_oldest_and_counts_evictions() {
+        let mut h = History::new(HistoryLimits { max_records: 3, max_bytes: usize::MAX });
+        for i in 1..=5 {
+            h.push(ev(i, "t", "x", 0));
+        }
+        let s = h.stats(Timestamp(0));
+        assert_eq!((s.retained, s.evicted, s.events, s.first_index), (3, 2, 5, 2));
+        assert!(h.get(1).is_none());
+        assert!(matches!(h.get(2).unwrap().body, Body::Event { seq: 3, .. }));
+    }
+
+    #[test]
+    fn byte_cap_bounds_memory() {
+        let mut h = History::new(HistoryLimits { max_records: usize::MAX, max_bytes: 10_000 });
+        let big = "y".repeat(1000);
+        for i in 1..=100 {
+            h.push(ev(i, "t", &big, 0));
+        }
+        let s = h.stats(Timestamp(0));
+        assert!(s.retained_bytes <= 10_000);
+        assert_eq!(s.evicted as usize + s.retained, 100);
+    }
+
+    #[test]
+    fn counters_per_type_and_rate() {
+        let mut h = History::new(HistoryLimits::default());
+        for i in 0..50 {
+            h.push(ev(i, if i % 2 == 0 { "a" } else { "b" }, "x", 10_000 + i as i64 * 100));
+        }
+        let s = h.stats(Timestamp(15_000));
+        assert_eq!(s.types.get("a"), Some(&25));
+        assert_eq!(s.types.get("b"), Some(&25));
+        assert_eq!(s.rate, 50.0 / 5.0);
+    }
+
+    #[test]
+    fn query_filters_by_type_and_text_and_pages() {
+        let mut h = History::new(HistoryLimits::default());
+        h.push(Arc::new(Record::new(Arc::from("f"), Timestamp(0), Body::Comment { text: "hb".into() })));
+        for i in 1..=10 {
+            h.push(ev(i, if i % 2 == 0 { "even" } else { "odd" }, &format!("n={i}"), 0));
+        }
+        let q = Query { types: vec!["even".into()], ..Query::default() }.compile().unwrap();
+        let p = h.query(Some(&q), 1, 2);
+        assert_eq!(p.total, 5);
+        assert_eq!(p.rows.len(), 2);
+        assert!(matches!(p.rows[0].1.body, Body::Event { seq: 4, .. }));
+        let q = Query { text: "n=1".into(), ..Query::default() }.compile().unwrap();
+        assert_eq!(h.query(Some(&q), 0, 100).total, 2);
+        let q = Query { text: r"^n=\d$".into(), regex: true, ..Query::default() }.compile().unwrap();
+        assert_eq!(h.query(Some(&q), 0, 100).total, 9);
+        let q = Query { events_only: true, ..Query::default() }.compile().unwrap();
+        assert_eq!(h.query(Some(&q), 0, 100).total, 10);
+        assert_eq!(h.query(None, 0, 100).total, 11);
+        assert!(Query { text: "(".into(), regex: true, ..Query::default() }.compile().is_err());
+    }
+
+    #[test]
+    fn state_follows_connection_records() {
+        let mut h = History::new(HistoryLimits::default());
+        let rec = |b: Body| Arc::new(Record::new(Arc::from("f"), Timestamp(1000), b));
+        h.push(rec(Body::Connecting { attempt: 1, url: "u".into(), last_event_id: "".into() }));
+        assert_eq!(h.stats(Timestamp(0)).state, ConnState::Connecting);
+        h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
+        assert_eq!(h.stats(Timestamp(0)).state, ConnState::Open);
+        h.push(rec(Body::Disconnected { reason: "eof".into(), reconnect_in_ms: 500 }));
+        let s = h.stats(Timestamp(0));
+        assert_eq!((s.state, s.reconnect_at), (ConnState::Reconnecting, Some(Timestamp(1500))));
+        h.push(rec(Body::Connecting { attempt: 2, url: "u".into(), last_event_id: "9".into() }));
+        h.push(rec(Body::Closed { reason: "HTTP 404".into(), fatal: true }));
+        let s = h.stats(Timestamp(0));
+        assert_eq!((s.state, s.fatal, s.reconnects, s.last_event_id.as_str()), (ConnState::Closed, true, 1, "9"));
+    }
+}

@@ -1,0 +1,8 @@
+//! The `text/event-stream` format: an incremental spec-exact parser and an encoder.
+//! Everything here is synchronous and I/O-free, so it is tested and benchmarked on plain bytes.
+
+mod encoder;
+mod parser;
+
+pub use encoder::{encode_comment, encode_event, encode_retry};
+pub use parser::{parse_all, Item, Limits, Oversize, Parser};

@@ -1,0 +1,502 @@
+//! The demo feed: an endless, deterministic stream of several event types at a chosen rate,
+//! with heartbeats, `Last-Event-ID` resumption and a flaky variant that drops its connection.
+//!
+//! Paths: `/` (a plain-text index), `/events`, `/flaky`, `/firehose`. Every stream starts with
+//! `retry: 2000` and `: feedscope demo`, then cycles `tick`, `price`, `chat` (multi-line data)
+//! and `message` events with ids 1, 2, 3… (or from N+1 when the request carries
+//! `Last-Event-ID: N`). An event's type and text depend only on its id; the price walk is seeded
+//! by the first id of the connection, so the same request always gives the same stream.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use feedscope_core::sse::{encode_comment, encode_event, encode_retry};
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::{bad_request, event_stream};
+
+/// Highest rate a request may ask for, in events per second.
+pub const MAX_RATE: f64 = 100_000.0;
+/// Lowest rate a request may ask for: one event every 1000 s.
+pub const MIN_RATE: f64 = 0.001;
+/// The rate of `/firehose` when the request names none.
+pub const FIREHOSE_RATE: f64 = 10_000.0;
+/// The reconnection time every demo stream announces first.
+pub const RETRY_MS: u64 = 2000;
+
+/// Most events written in one body chunk: high rates are sent in batches per timer tick, and a
+/// client that fell behind catches up in chunks of this size.
+const MAX_BATCH: u64 = 1000;
+/// Shortest sleep between two batches; at high rates each wake-up sends what became due.
+const MIN_TICK: Duration = Duration::from_millis(4);
+/// Pause between the last event of `/flaky` and the abort, so the last chunk leaves the server's
+/// buffer before the connection is dropped.
+const DROP_PAUSE: Duration = Duration::from_millis(50);
+
+/// How the demo feed behaves when a request does not say otherwise.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Interval between `: heartbeat` comments; zero sends none. Default 15 s.
+    pub heartbeat: Duration,
+    /// Events per second on `/events` and `/flaky` (`?rate=N` overrides). Values outside
+    /// [`MIN_RATE`]..=[`MAX_RATE`] are clamped; NaN gives the default. Default 4.0.
+    pub rate: f64,
+    /// `/flaky` drops the connection after this many events (`?drop_every=N` overrides); 0 is
+    /// taken as 1. Default 10.
+    pub drop_every: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            heartbeat: Duration::from_secs(15),
+            rate: 4.0,
+            drop_every: 10,
+        }
+    }
+}
+
+impl DemoOptions {
+    fn sanitized(mut self) -> Self {
+        self.rate = if self.rate.is_nan() {
+            DemoOptions::default().rate
+        } else {
+            self.rate.clamp(MIN_RATE, MAX_RATE)
+        };
+        self.drop_every = self.drop_every.max(1);
+        self
+    }
+}
+
+/// The demo server's routes: `/`, `/events`, `/flaky` and `/firehose` (see the module doc).
+pub fn router(opts: DemoOptions) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/events", get(events))
+        .route("/flaky", get(flaky))
+        .route("/firehose", get(firehose))
+        .with_state(Arc::new(opts.sanitized()))
+}
+
+type Params = Query<HashMap<String, String>>;
+
+async fn index(State(opts): State<Arc<DemoOptions>>) -> Response {
+    let text = format!(
+        "Feedscope demo SSE server\n\
+         \n\
+         GET /events    tick, price, chat and message events, {rate} per second (?rate=N)\n\
+         GET /flaky     the same, but the connection drops after {drop} events (?drop_every=N)\n\
+         GET /firehose  the same at {fire} events per second (?rate=N, up to {max})\n\
+         \n\
+         Each stream sends `retry: {RETRY_MS}` first, a `: heartbeat` comment every {hb:?},\n\
+         and resumes after a numeric Last-Event-ID.\n",
+        rate = opts.rate,
+        drop = opts.drop_every,
+        fire = FIREHOSE_RATE,
+        max = MAX_RATE,
+        hb = opts.heartbeat,
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn events(
+    State(opts): State<Arc<DemoOptions>>,
+    Query(params): Params,
+    headers: HeaderMap,
+) -> Response {
+    start_stream(&opts, &params, &headers, opts.rate, None)
+}
+
+async fn flaky(
+    State(opts): State<Arc<DemoOptions>>,
+    Query(params): Params,
+    headers: HeaderMap,
+) -> Response {
+    let drop_every = match params.get("drop_every") {
+        None => opts.drop_every,
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return bad_request(format!(
+                    "drop_every must be a whole number of events, at least 1, not {text:?}\n"
+                ))
+            }
+        },
+    };
+    start_stream(&opts, &params, &headers, opts.rate, Some(drop_every))
+}
+
+async fn firehose(
+    State(opts): State<Arc<DemoOptions>>,
+    Query(params): Params,
+    headers: HeaderMap,
+) -> Response {
+    start_stream(&opts, &params, &headers, FIREHOSE_RATE, None)
+}
+
+fn start_stream(
+    opts: &DemoOptions,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    default_rate: f64,
+    drop_after: Option<u64>,
+) -> Response {
+    let rate = match params.get("rate") {
+        None => default_rate,
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(r) if (MIN_RATE..=MAX_RATE).contains(&r) => r,
+            _ => {
+                return bad_request(format!(
+                    "rate must be a number of events per second from {MIN_RATE} to {MAX_RATE}, not {text:?}\n"
+                ))
+            }
+        },
+    };
+    let first_id = resume_id(headers);
+    event_stream(DemoStream::new(first_id, rate, opts.heartbeat, drop_after).into_stream())
+}
+
+/// The id to start from: N+1 after a numeric `Last-Event-ID: N`, else 1.
+fn resume_id(headers: &HeaderMap) -> u64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<u64>().ok())
+        .and_then(|n| n.checked_add(1))
+        .unwrap_or(1)
+}
+
+/// Multi-line chat messages (2 or 3 lines each), picked by event id.
+const CHAT: &[&str] = &[
+    "ana: is the deploy done?\nben: rolling out now",
+    "ben: the price feed looks jumpy\nana: it is a random walk\nben: of course it is",
+    "cy: lunch at noon?\nana: make it half past",
+    "ana: heartbeats every 15 s, right?\ncy: yes, a comment line\nben: and browsers never see them",
+    "ben: who broke the build?\ncy: not me\nana: the flaky endpoint, on purpose",
+];
+
+/// The demo's events as a pure function of their ids, except the price, which walks.
+#[derive(Debug)]
+struct Generator {
+    next_id: u64,
+    price_cents: i64,
+    rng: u64,
+}
+
+#[derive(Serialize)]
+struct Quote {
+    symbol: &'static str,
+    price: f64,
+    change: f64,
+}
+
+impl Generator {
+    fn new(first_id: u64) -> Self {
+        let mut rng = first_id ^ 0x5EED_F33D_C0DE_0001;
+        let offset = (splitmix64(&mut rng) % 2001) as i64 - 1000;
+        Generator {
+            next_id: first_id,
+            price_cents: 10_000 + offset,
+            rng,
+        }
+    }
+
+    /// Appends the next event block to `out`.
+    fn push_event(&mut self, out: &mut String) {
+        let id = self.next_id;
+        self.next_id = id.checked_add(1).unwrap_or(1);
+        let id_text = id.to_string();
+        let round = id / 4;
+        match id % 4 {
+            1 => encode_event(out, "tick", Some(&id_text), &(round + 1).to_string()),
+            2 => {
+                let step = (splitmix64(&mut self.rng) % 51) as i64 - 25;
+                let next = (self.price_cents + step).max(100);
+                let quote = Quote {
+                    symbol: "FSC",
+                    price: next as f64 / 100.0,
+                    change: (next - self.price_cents) as f64 / 100.0,
+                };
+                self.price_cents = next;
+                let json = serde_json::to_string(&quote).unwrap_or_default();
+                encode_event(out, "price", Some(&id_text), &json);
+            }
+            3 => encode_event(
+                out,
+                "chat",
+                Some(&id_text),
+                CHAT[(round % CHAT.len() as u64) as usize],
+            ),
+            _ => encode_event(
+                out,
+                "message",
+                Some(&id_text),
+                &format!("hello from the feedscope demo, event {id}"),
+            ),
+        }
+    }
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Keeps a steady rate: event k of the schedule is due at `start + k / rate`, the first at once.
+#[derive(Debug)]
+struct Pacer {
+    rate: f64,
+    start: Instant,
+    sent: u64,
+}
+
+impl Pacer {
+    /// Events due now and not yet sent. A client that reads slower than the rate makes the debt
+    /// grow; past a second's worth it is forgiven, so a slow reader is not flooded later.
+    fn owed(&mut self, now: Instant) -> u64 {
+        let due = (now.saturating_duration_since(self.start).as_secs_f64() * self.rate) as u64 + 1;
+        let owed = due.saturating_sub(self.sent);
+        if owed as f64 > self.rate.max(MAX_BATCH as f64) {
+            self.start = now;
+            self.sent = 0;
+            return 1;
+        }
+        owed
+    }
+
+    fn next_due(&self, now: Instant) -> Instant {
+        Duration::try_from_secs_f64(self.sent as f64 / self.rate)
+            .ok()
+            .and_then(|d| self.start.checked_add(d))
+            .unwrap_or(now + Duration::from_secs(86_400))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Prelude,
+    Running,
+    Dropping,
+    Done,
+}
+
+/// One connection's stream: prelude, then paced event batches and heartbeats, and for `/flaky`
+/// an abort after `remaining` events.
+#[derive(Debug)]
+struct DemoStream {
+    phase: Phase,
+    generator: Generator,
+    pacer: Pacer,
+    heartbeat: Option<(Duration, Instant)>,
+    remaining: Option<u64>,
+}
+
+impl DemoStream {
+    fn new(first_id: u64, rate: f64, heartbeat: Duration, drop_after: Option<u64>) -> Self {
+        let now = Instant::now();
+        DemoStream {
+            phase: Phase::Prelude,
+            generator: Generator::new(first_id),
+            pacer: Pacer {
+                rate,
+                start: now,
+                sent: 0,
+            },
+            heartbeat: (!heartbeat.is_zero()).then(|| (heartbeat, now + heartbeat)),
+            remaining: drop_after,
+        }
+    }
+
+    fn into_stream(self) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut s| async move {
+            let chunk = s.next_chunk().await?;
+            Some((chunk, s))
+        })
+    }
+
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, io::Error>> {
+        loop {
+            match self.phase {
+                Phase::Prelude => {
+                    self.phase = Phase::Running;
+                    let mut out = String::new();
+                    encode_retry(&mut out, RETRY_MS);
+                    encode_comment(&mut out, " feedscope demo");
+                    return Some(Ok(Bytes::from(out)));
+                }
+                Phase::Dropping => {
+                    tokio::time::sleep(DROP_PAUSE).await;
+                    self.phase = Phase::Done;
+                    return Some(Err(io::Error::other(
+                        "the demo's /flaky stream drops its connection on purpose",
+                    )));
+                }
+                Phase::Done => return None,
+                Phase::Running => {}
+            }
+            let now = Instant::now();
+            let mut out = String::new();
+            if let Some((every, at)) = &mut self.heartbeat {
+                if now >= *at {
+                    encode_comment(&mut out, " heartbeat");
+                    *at = (*at + *every).max(now);
+                }
+            }
+            let mut n = self.pacer.owed(now).min(MAX_BATCH);
+            if let Some(left) = self.remaining {
+                n = n.min(left);
+            }
+            for _ in 0..n {
+                self.generator.push_event(&mut out);
+            }
+            self.pacer.sent += n;
+            if let Some(left) = &mut self.remaining {
+                *left -= n;
+                if *left == 0 {
+                    self.phase = Phase::Dropping;
+                }
+            }
+            if !out.is_empty() {
+                return Some(Ok(Bytes::from(out)));
+            }
+            let mut wake = self.pacer.next_due(now).max(now + MIN_TICK);
+            if let Some((_, at)) = self.heartbeat {
+                wake = wake.min(at);
+            }
+            tokio::time::sleep_until(wake).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feedscope_core::sse::{parse_all, Item, Limits};
+
+    fn events(first_id: u64, count: usize) -> Vec<Item> {
+        let mut generator = Generator::new(first_id);
+        let mut out = String::new();
+        for _ in 0..count {
+            generator.push_event(&mut out);
+        }
+        parse_all(out.as_bytes(), Limits::default()).0
+    }
+
+    #[test]
+    fn generator_cycles_tick_price_chat_message_with_ids_from_the_first() {
+        let items = events(41, 8);
+        let got: Vec<(String, String)> = items
+            .iter()
+            .map(|item| match item {
+                Item::Event { event_type, id, .. } => (event_type.to_string(), id.to_string()),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("tick", 41),
+            ("price", 42),
+            ("chat", 43),
+            ("message", 44),
+            ("tick", 45),
+            ("price", 46),
+            ("chat", 47),
+            ("message", 48),
+        ]
+        .iter()
+        .map(|(t, id)| (t.to_string(), id.to_string()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn same_first_id_gives_the_same_events() {
+        assert_eq!(events(7, 50), events(7, 50));
+    }
+
+    #[test]
+    fn price_is_json_with_symbol_price_and_change() {
+        for item in events(1, 40) {
+            if let Item::Event {
+                event_type, data, ..
+            } = item
+            {
+                if &*event_type == "price" {
+                    assert!(data.starts_with(r#"{"symbol":"FSC","price":"#), "{data}");
+                    let v: serde_json::Value =
+                        serde_json::from_str(&data).expect("price data is JSON");
+                    assert!(v["price"].as_f64().is_some_and(|p| p >= 1.0));
+                    assert!(v["change"].as_f64().is_some_and(|c| c.abs() <= 0.25 + 1e-9));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chat_data_has_two_or_three_lines() {
+        assert!(CHAT.iter().all(|m| (2..=3).contains(&m.lines().count())));
+    }
+
+    #[test]
+    fn resume_id_follows_a_numeric_last_event_id_only() {
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert("last-event-id", HeaderValue::from_static(v));
+            resume_id(&h)
+        };
+        assert_eq!(resume_id(&HeaderMap::new()), 1);
+        assert_eq!(with("41"), 42);
+        assert_eq!(with("abc"), 1);
+        assert_eq!(with("+5"), 1);
+        assert_eq!(with("18446744073709551615"), 1);
+    }
+
+    #[test]
+    fn options_are_clamped_at_the_boundary() {
+        let o = DemoOptions {
+            heartbeat: Duration::ZERO,
+            rate: f64::NAN,
+            drop_every: 0,
+        }
+        .sanitized();
+        assert_eq!((o.rate, o.drop_every), (4.0, 1));
+        assert_eq!(
+            DemoOptions {
+                rate: 1e9,
+                ..Default::default()
+            }
+            .sanitized()
+            .rate,
+            MAX_RATE
+        );
+        assert_eq!(
+            DemoOptions {
+                rate: -1.0,
+                ..Default::default()
+            }
+            .sanitized()
+            .rate,
+            MIN_RATE
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! The one live link to the window: records from the hub are coalesced into a [`Batch`] at most
+//! every [`BATCH_INTERVAL`] (state and counters of the feeds that changed, plus their newest rows),
+//! so the window never gets a message per event.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use feedscope_core::{FeedStats, Hub, SubscriptionItem, Timestamp};
+use serde::Serialize;
+
+use crate::rows::Row;
+
+pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+/// Counters (rates, countdowns) are refreshed this often even when nothing arrives.
+const IDLE_REFRESH: Duration = Duration::from_millis(1000);
+/// Newest rows sent per feed and batch; enough to fill a followed table without a query.
+pub const TAIL_ROWS: usize = 120;
+const QUEUE: usize = 200_000;
+
+#[derive(Debug, Serialize)]
+pub struct FeedUpdate {
+    pub id: String,
+    pub running: bool,
+    pub stats: FeedStats,
+    /// The newest rows of the feed, oldest first (may be fewer than arrived since the last batch).
+    pub tail: Vec<Row>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Batch {
+    pub n: u64,
+    pub feeds: Vec<FeedUpdate>,
+    /// Records this batch stands for (for the window's own throughput display).
+    pub records: u64,
+}
+
+/// Builds the update of one feed: its stats and newest rows, read under one lock.
+pub fn feed_update(hub: &Hub, id: &str, tail: usize) -> Option<FeedUpdate> {
+    let (stats, rows) = hub
+        .with_history(id, |h| {
+            let stats = h.stats(Timestamp::now());
+            let len = h.len() as u64;
+            let take = tail.min(h.len());
+            let mut rows: Vec<Row> = h
+                .iter()
+                .rev()
+                .take(take)
+                .enumerate()
+                .map(|(k, r)| Row::new(stats.first_index + len - 1 - k as u64, r))
+                .collect();
+            rows.reverse();
+            (stats, rows)
+        })
+        .ok()?;
+    Some(FeedUpdate { id: id.to_owned(), running: hub.is_running(id), stats, tail: rows })
+}
+
+/// Runs until `send` fails (the window is gone) or the hub is dropped.
+pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool) {
+    let sub = match hub.upgrade() {
+        Some(h) => h.subscribe(None, QUEUE),
+        None => return,
+    };
+    let mut n = 0u64;
+    // The first batch carries every feed, so the window starts complete.
+    let mut first = true;
+    loop {
+        if !first {
+            let _ = tokio::time::timeout(IDLE_REFRESH, sub.ready()).await;
+        }
+        let Some(hub) = hub.upgrade() else { return };
+        let mut changed: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+        let mut all = first;
+        let mut records = 0u64;
+        for item in sub.drain(usize::MAX) {
+            match item {
+                SubscriptionItem::Record(r) => {
+                    records += 1;
+                    *changed.entry(r.feed.clone()).or_default() += 1;
+                }
+                SubscriptionItem::Missed(k) => {
+                    records += k;
+                    all = true;
+                }
+            }
+        }
+        // A quiet second: refresh every feed (rates decay, countdowns, stopped feeds).
+        if changed.is_empty() {
+            all = true;
+        }
+        let ids: BTreeSet<Arc<str>> = if all { hub.ids().into_iter().collect() } else { changed.keys().cloned().collect() };
+        let feeds: Vec<FeedUpdate> = ids
+            .iter()
+            .filter_map(|id| {
+                let arrived = changed.get(id).copied().unwrap_or(0);
+                feed_update(&hub, id, arrived.min(TAIL_ROWS))
+            })
+            .collect();
+        drop(hub);
+        n += 1;
+        first = false;
+        if !send(Batch { n, feeds, records }) {
+            return;
+        }
+        tokio::time::sleep(BATCH_INTERVAL).await;
+    }
+}

@@ -1,0 +1,142 @@
+//! The Feedscope desktop app: a Tauri shell over `feedscope-core`. Commands adapt [`state`],
+//! [`bridge`] coalesces live records into one Channel, [`persist`] guards the settings file.
+
+pub mod bridge;
+pub mod cli;
+pub mod commands;
+pub mod persist;
+pub mod rows;
+pub mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use feedscope_core::Hub;
+use tauri::{Builder, Manager, Runtime};
+
+use crate::commands::{Live, Opened};
+use crate::persist::{Doc, STORE_FILE};
+use crate::state::AppState;
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub urls: Vec<String>,
+    pub demo: bool,
+}
+
+/// The app's plugins, state and commands on any runtime (tests pass the mock runtime).
+pub fn builder<R: Runtime>(b: Builder<R>, opts: Options) -> Builder<R> {
+    b.plugin(tauri_plugin_store::Builder::default().build())
+        .invoke_handler(tauri::generate_handler![
+            commands::init,
+            commands::list_feeds,
+            commands::add_feed,
+            commands::update_feed,
+            commands::duplicate_feed,
+            commands::delete_feed,
+            commands::connect_feed,
+            commands::disconnect_feed,
+            commands::reconnect_feed,
+            commands::clear_feed,
+            commands::query_events,
+            commands::get_record,
+            commands::export_feed,
+            commands::save_settings,
+        ])
+        .setup(move |app| {
+            setup(app.handle(), &opts)?;
+            Ok(())
+        })
+}
+
+fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let rt = match tauri::async_runtime::handle() {
+        tauri::async_runtime::RuntimeHandle::Tokio(h) => h,
+    };
+    let hub = Hub::with_runtime(rt.clone());
+    let demo_base = if opts.demo {
+        let server = tauri::async_runtime::block_on(feedscope_server::serve(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            feedscope_server::demo::router(feedscope_server::demo::DemoOptions::default()),
+        ));
+        match server {
+            // The server lives as long as the app's runtime.
+            Ok(s) => Some(format!("http://{}", s.addr)),
+            Err(e) => {
+                eprintln!("feedscope: the demo server could not start: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    // Check the settings file before the store plugin reads (and might silently reset) it.
+    let dir = app.path().app_data_dir()?;
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(STORE_FILE);
+    let notice = persist::guard(&file);
+    let store = tauri_plugin_store::StoreBuilder::new(app, STORE_FILE).disable_auto_save().build()?;
+    let doc = Doc::from_map(|k| store.get(k)).unwrap_or_default();
+    let backup = persist::backup_path(&file);
+    let saver = Box::new(move |doc: &Doc| -> Result<(), String> {
+        let v = doc.to_value();
+        if let Some(obj) = v.as_object() {
+            for (k, v) in obj {
+                store.set(k.clone(), v.clone());
+            }
+        }
+        store.save().map_err(|e| e.to_string())?;
+        // The plugin wrote in place; keep an intact copy beside it.
+        let bytes = serde_json::to_vec_pretty(&v).map_err(|e| e.to_string())?;
+        persist::write_atomic(&backup, &bytes).map_err(|e| e.to_string())
+    });
+    let state = AppState::new(hub.clone(), doc, demo_base, saver);
+    state.notices.lock().expect("lock").extend(notice);
+    state.restore();
+    let opened = state.open_urls(&opts.urls);
+    app.manage(state);
+    app.manage(Opened(opened));
+
+    let live = Live::default();
+    let slot = live.0.clone();
+    app.manage(live);
+    tauri::async_runtime::spawn(bridge::run(Arc::downgrade(&hub), move |batch| {
+        if let Some(ch) = slot.lock().expect("live lock").as_ref() {
+            // A closed window is not an error: the next `init` brings a new channel.
+            let _ = ch.send(batch);
+        }
+        true
+    }));
+    Ok(())
+}
+
+/// Entry point of the `feedscope-app` binary.
+pub fn main() {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Cli::Help) => {
+            print!("{}", cli::HELP);
+            return;
+        }
+        Ok(cli::Cli::Version) => {
+            println!("feedscope-app {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Ok(cli::Cli::Run { urls, demo }) => Options { urls, demo },
+        Err(e) => {
+            eprintln!("feedscope-app: {e}");
+            std::process::exit(2);
+        }
+    };
+    // Blank windows were seen with some WebKitGTK versions; these cost nothing here.
+    for var in ["WEBKIT_DISABLE_COMPOSITING_MODE", "WEBKIT_DISABLE_DMABUF_RENDERER"] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, "1");
+        }
+    }
+    builder(tauri::Builder::default(), opts)
+        .plugin(tauri_plugin_dialog::init())
+        .run(tauri::generate_context!())
+        .expect("error while running the Feedscope window");
+}

@@ -1,0 +1,190 @@
+// A small W3C WebDriver client over fetch, plus the fixtures the specs share: tauri-driver for
+// the real app binary, and a loopback SSE server that checks Last-Event-ID on reconnect.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import assert from 'node:assert/strict';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+export const APP = process.env.FEEDSCOPE_APP ?? `${ROOT}target/debug/feedscope-app`;
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value; fails with `what` after `timeout` ms. */
+export async function waitFor(what, fn, timeout = 15000, every = 100) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(every);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** Starts tauri-driver with the given extra environment (inherited by the app). */
+export async function startDriver(env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const bin = process.env.TAURI_DRIVER ?? `${process.env.HOME}/.cargo/bin/tauri-driver`;
+  const proc = spawn(bin, ['--port', String(port), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('tauri-driver', async () => (await fetch(`${url}/status`)).ok, 10000, 100);
+  return { url, proc, log: () => log, stop: () => proc.kill('SIGTERM') };
+}
+
+export class Session {
+  static async start(driver, args = []) {
+    const res = await fetch(`${driver.url}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application: APP, args } } } }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(`session: ${JSON.stringify(body)}`);
+    const s = new Session(driver.url, body.value.sessionId);
+    return s;
+  }
+
+  constructor(base, id) {
+    this.base = `${base}/session/${id}`;
+  }
+
+  async cmd(method, path, body) {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`);
+    return json.value;
+  }
+
+  /** Runs `fn(...args)` in the window and returns its result. */
+  exec(fn, ...args) {
+    return this.cmd('POST', '/execute/sync', { script: `return (${fn}).apply(null, arguments)`, args });
+  }
+
+  async find(css) {
+    const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
+    return Object.values(v)[0];
+  }
+
+  async click(css) {
+    const el = await waitFor(`element ${css}`, () => this.find(css), 10000);
+    await this.cmd('POST', `/element/${el}/click`, {});
+  }
+
+  async type(css, text, { clear = true } = {}) {
+    const el = await waitFor(`element ${css}`, () => this.find(css), 10000);
+    if (clear) await this.cmd('POST', `/element/${el}/clear`, {});
+    await this.cmd('POST', `/element/${el}/value`, { text });
+  }
+
+  text(css) {
+    return this.exec((sel) => document.querySelector(sel)?.textContent ?? null, css);
+  }
+
+  /** The table rows on screen. */
+  rows() {
+    return this.exec(() =>
+      [...document.querySelectorAll('[data-testid=table] .tr')].map((r) => ({
+        kind: r.dataset.kind,
+        type: r.dataset.type ?? null,
+        text: r.textContent,
+      })),
+    );
+  }
+
+  badge(feedId) {
+    return this.text(`[data-feed="${feedId}"] [data-testid=badge]`);
+  }
+
+  async screenshot(path) {
+    const { writeFile } = await import('node:fs/promises');
+    const png = await this.cmd('GET', '/screenshot');
+    await writeFile(path, Buffer.from(png, 'base64'));
+  }
+
+  async end() {
+    await this.cmd('DELETE', '').catch(() => {});
+  }
+}
+
+/**
+ * A loopback SSE server: `/stream` sends `retry: 300` and events alternating types `alpha` and
+ * `beta` with ids 1, 2, 3…, resuming after the Last-Event-ID it receives. `drop()` cuts every
+ * connection and refuses new ones until `resume()`.
+ */
+export async function sseServer() {
+  const port = await freePort();
+  const state = { sent: 0, requests: [], sockets: new Set(), up: true };
+  const server = http.createServer((req, res) => {
+    if (!req.url.startsWith('/stream')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const leid = req.headers['last-event-id'] ?? null;
+    state.requests.push({ leid, at: Date.now() });
+    let n = leid ? Number(leid) : 0;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-fixture': 'feedscope-e2e' });
+    res.write('retry: 300\n: hello from the e2e fixture\n\n');
+    const timer = setInterval(() => {
+      n += 1;
+      const type = n % 2 ? 'alpha' : 'beta';
+      const data = JSON.stringify({ n, parity: n % 2 ? 'odd' : 'even', word: type });
+      res.write(`event: ${type}\nid: ${n}\ndata: ${data}\n\n`);
+      state.sent = Math.max(state.sent, n);
+    }, 40);
+    res.on('close', () => clearInterval(timer));
+  });
+  server.on('connection', (s) => {
+    state.sockets.add(s);
+    s.on('close', () => state.sockets.delete(s));
+  });
+  const listen = () => new Promise((r) => server.listen(port, '127.0.0.1', r));
+  await listen();
+  return {
+    url: `http://127.0.0.1:${port}/stream`,
+    state,
+    async drop() {
+      state.up = false;
+      await new Promise((r) => {
+        server.close(() => r());
+        for (const s of state.sockets) s.destroy();
+      });
+    },
+    async resume() {
+      state.up = true;
+      await listen();
+    },
+    close() {
+      for (const s of state.sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+export { assert };

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { badge, browserNote, bytes, count, countdown, rate, visible } from './format';
+import type { FeedStats } from './ipc';
+
+const stats = (over: Partial<FeedStats>): FeedStats => ({
+  state: 'idle', reason: null, fatal: false, attempt: 0, reconnects: 0, status: null, headers: {}, url: null,
+  last_event_id: '', retry_ms: null, reconnect_at: null, events: 0, comments: 0, errors: 0, bytes: 0, rate: 0,
+  types: {}, last_record_at: null, retained: 0, retained_bytes: 0, evicted: 0, first_index: 0, ...over,
+});
+
+describe('badge', () => {
+  it('shows a countdown while reconnecting', () => {
+    const now = Date.parse('2026-01-01T00:00:00.000Z');
+    const b = badge(stats({ state: 'reconnecting', reconnect_at: '2026-01-01T00:00:02.500Z', reason: 'eof' }), true, now);
+    expect(b).toEqual({ label: 'reconnecting 2.5s', tone: 'warn', title: 'eof' });
+  });
+  it('tells failed from closed', () => {
+    expect(badge(stats({ state: 'closed', fatal: true, reason: 'HTTP 404' }), false, 0).label).toBe('failed');
+    expect(badge(stats({ state: 'closed', fatal: false }), false, 0).label).toBe('closed');
+    expect(badge(stats({ state: 'connecting', attempt: 3 }), true, 0).label).toBe('connecting #3');
+    expect(badge(undefined, false, 0).label).toBe('idle');
+  });
+});
+
+describe('formatting', () => {
+  it('counts, rates, bytes', () => {
+    expect(count(999)).toBe('999');
+    expect(count(1234)).toBe('1.2k');
+    expect(count(1_500_000)).toBe('1.50M');
+    expect(rate(0)).toBe('0/s');
+    expect(rate(4.2)).toBe('4.2/s');
+    expect(rate(52_000)).toBe('52k/s');
+    expect(bytes(512)).toBe('512 B');
+    expect(bytes(2048)).toBe('2.0 KB');
+  });
+  it('countdown never goes negative', () => {
+    expect(countdown(null, 0)).toBeNull();
+    expect(countdown('1970-01-01T00:00:01.000Z', 5000)).toBe(0);
+  });
+  it('makes hostile characters visible but keeps line breaks', () => {
+    expect(visible('a\nb\tc')).toBe('a\nb\tc');
+    expect(visible('x\u001b[2J\r')).toBe('x␛[2J␍');
+    expect(visible('evil\u202Etxt')).toBe('evil⟨U+202E⟩txt');
+    expect(visible('<script>')).toBe('<script>');
+  });
+  it('recognises the note where a browser would have stopped', () => {
+    expect(browserNote("HTTP 503 from http://x/; a browser's EventSource would stop here, persistent mode retries")).not.toBeNull();
+    expect(browserNote('end of stream')).toBeNull();
+  });
+});

@@ -1,0 +1,99 @@
+// Pure formatting helpers for the window (tested with Vitest).
+import type { ConnState, FeedStats, Kind } from './ipc';
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** Local wall-clock time with milliseconds: `14:03:07.042`. */
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** Compact counts: 999, 1.2k, 34k, 1.5M. */
+export function count(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 10_000) return `${(n / 1000).toFixed(1)}k`;
+  if (n < 1_000_000) return `${Math.round(n / 1000)}k`;
+  return `${(n / 1_000_000).toFixed(n < 10_000_000 ? 2 : 1)}M`;
+}
+
+export function rate(r: number): string {
+  if (r === 0) return '0/s';
+  if (r < 10) return `${r.toFixed(1)}/s`;
+  return `${count(Math.round(r))}/s`;
+}
+
+/** Seconds left until `at` (RFC 3339), never negative; null when there is no pending reconnect. */
+export function countdown(at: string | null, now: number): number | null {
+  if (!at) return null;
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) return null;
+  return Math.max(0, (t - now) / 1000);
+}
+
+export interface Badge {
+  label: string;
+  tone: 'idle' | 'busy' | 'ok' | 'warn' | 'bad';
+  title: string;
+}
+
+/** The sidebar's state badge: what a user needs at a glance. */
+export function badge(s: FeedStats | undefined, running: boolean, now: number): Badge {
+  const state: ConnState = s?.state ?? 'idle';
+  switch (state) {
+    case 'open':
+      return { label: 'open', tone: 'ok', title: `HTTP ${s?.status ?? ''}` };
+    case 'connecting':
+      return { label: s && s.attempt > 1 ? `connecting #${s.attempt}` : 'connecting', tone: 'busy', title: s?.url ?? '' };
+    case 'reconnecting': {
+      const left = countdown(s?.reconnect_at ?? null, now);
+      return {
+        label: left === null ? 'reconnecting' : `reconnecting ${left.toFixed(left < 10 ? 1 : 0)}s`,
+        tone: 'warn',
+        title: s?.reason ?? '',
+      };
+    }
+    case 'closed':
+      if (s?.fatal) return { label: 'failed', tone: 'bad', title: s.reason ?? '' };
+      return { label: 'closed', tone: 'idle', title: s?.reason ?? '' };
+    default:
+      return { label: running ? 'starting' : 'idle', tone: 'idle', title: '' };
+  }
+}
+
+/** Connection records are styled apart from events. */
+export function isConnectionKind(k: Kind): boolean {
+  return k !== 'event';
+}
+
+/**
+ * Event data made safe to read: line breaks and tabs stay, every other control character and
+ * every character that reorders or hides text is shown as a visible symbol.
+ */
+export function visible(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === '\n' || ch === '\t') out += ch;
+    else if (ch === '\r') out += '␍';
+    else if (c < 0x20) out += String.fromCodePoint(0x2400 + c);
+    else if (c === 0x7f) out += '␡';
+    else if ((c >= 0x80 && c <= 0x9f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0xfeff)
+      out += `⟨U+${c.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** A persistent-mode reason that says a browser would have stopped or behaved otherwise. */
+export function browserNote(reason: string | null | undefined): string | null {
+  if (!reason) return null;
+  return /a browser/i.test(reason) ? reason : null;
+}

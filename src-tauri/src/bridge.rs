@@ -42,18 +42,20 @@ pub fn feed_update(hub: &Hub, id: &str, tail: usize) -> Option<FeedUpdate> {
             let stats = h.stats(Timestamp::now());
             let len = h.len() as u64;
             let take = tail.min(h.len());
-            let mut rows: Vec<Row> = h
-                .iter()
-                .rev()
-                .take(take)
-                .enumerate()
-                .map(|(k, r)| Row::new(stats.first_index + len - 1 - k as u64, r))
+            // `History::iter` only goes forwards; `get` reaches the newest records directly.
+            let end = stats.first_index + len;
+            let rows: Vec<Row> = (end - take as u64..end)
+                .filter_map(|i| h.get(i).map(|r| Row::new(i, r)))
                 .collect();
-            rows.reverse();
             (stats, rows)
         })
         .ok()?;
-    Some(FeedUpdate { id: id.to_owned(), running: hub.is_running(id), stats, tail: rows })
+    Some(FeedUpdate {
+        id: id.to_owned(),
+        running: hub.is_running(id),
+        stats,
+        tail: rows,
+    })
 }
 
 /// Runs until `send` fails (the window is gone) or the hub is dropped.
@@ -89,7 +91,11 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
         if changed.is_empty() {
             all = true;
         }
-        let ids: BTreeSet<Arc<str>> = if all { hub.ids().into_iter().collect() } else { changed.keys().cloned().collect() };
+        let ids: BTreeSet<Arc<str>> = if all {
+            hub.ids().into_iter().collect()
+        } else {
+            changed.keys().cloned().collect()
+        };
         let feeds: Vec<FeedUpdate> = ids
             .iter()
             .filter_map(|id| {

@@ -50,7 +50,10 @@ pub fn builder<R: Runtime>(b: Builder<R>, opts: Options) -> Builder<R> {
         })
 }
 
-fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<(), Box<dyn std::error::Error>> {
+fn setup<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    opts: &Options,
+) -> Result<(), Box<dyn std::error::Error>> {
     let rt = match tauri::async_runtime::handle() {
         tauri::async_runtime::RuntimeHandle::Tokio(h) => h,
     };
@@ -77,7 +80,9 @@ fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<(), Bo
     std::fs::create_dir_all(&dir)?;
     let file = dir.join(STORE_FILE);
     let notice = persist::guard(&file);
-    let store = tauri_plugin_store::StoreBuilder::new(app, STORE_FILE).disable_auto_save().build()?;
+    let store = tauri_plugin_store::StoreBuilder::new(app, STORE_FILE)
+        .disable_auto_save()
+        .build()?;
     let doc = Doc::from_map(|k| store.get(k)).unwrap_or_default();
     let backup = persist::backup_path(&file);
     let saver = Box::new(move |doc: &Doc| -> Result<(), String> {
@@ -130,7 +135,10 @@ pub fn main() {
         }
     };
     // Blank windows were seen with some WebKitGTK versions; these cost nothing here.
-    for var in ["WEBKIT_DISABLE_COMPOSITING_MODE", "WEBKIT_DISABLE_DMABUF_RENDERER"] {
+    for var in [
+        "WEBKIT_DISABLE_COMPOSITING_MODE",
+        "WEBKIT_DISABLE_DMABUF_RENDERER",
+    ] {
         if std::env::var_os(var).is_none() {
             std::env::set_var(var, "1");
         }

@@ -34,7 +34,9 @@ impl Doc {
             doc.feeds = serde_json::from_value(v).map_err(|e| format!("feeds: {e}"))?;
         }
         doc.settings = get("settings").unwrap_or(Value::Null);
-        doc.demo_removed = get("demo_removed").and_then(|v| v.as_bool()).unwrap_or(false);
+        doc.demo_removed = get("demo_removed")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         Ok(doc)
     }
 
@@ -84,7 +86,9 @@ pub fn guard(file: &Path) -> Option<String> {
                 None
             }
             Err(why) => {
-                let stamp = feedscope_core::Timestamp::now().to_string().replace(':', "-");
+                let stamp = feedscope_core::Timestamp::now()
+                    .to_string()
+                    .replace(':', "-");
                 let aside = with_suffix(file, &format!(".damaged-{stamp}"));
                 let _ = fs::rename(file, &aside);
                 match backup_ok {
@@ -105,7 +109,10 @@ pub fn guard(file: &Path) -> Option<String> {
         Err(_) => match backup_ok {
             Some(good) => {
                 let _ = write_atomic(file, &good);
-                Some("The settings file was missing; Feedscope restored the last good copy.".to_owned())
+                Some(
+                    "The settings file was missing; Feedscope restored the last good copy."
+                        .to_owned(),
+                )
             }
             None => None,
         },
@@ -137,7 +144,11 @@ mod tests {
         assert!(msg.contains("restored the last good copy"), "{msg}");
         assert_eq!(fs::read(&f).unwrap(), good);
         let damaged = fs::read_dir(dir.path()).unwrap().filter(|e| {
-            e.as_ref().unwrap().file_name().to_string_lossy().contains(".damaged-")
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".damaged-")
         });
         assert_eq!(damaged.count(), 1);
     }

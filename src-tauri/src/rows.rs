@@ -31,23 +31,45 @@ pub struct Row {
 impl Row {
     pub fn new(i: u64, r: &Record) -> Row {
         let (seq, event_type, id, size, text) = match &r.body {
-            Body::Event { seq, event_type, id, data } => {
-                (Some(*seq), Some(event_type.clone()), Some(id.clone()), data.len(), one_line(data))
-            }
+            Body::Event {
+                seq,
+                event_type,
+                id,
+                data,
+            } => (
+                Some(*seq),
+                Some(event_type.clone()),
+                Some(id.clone()),
+                data.len(),
+                one_line(data),
+            ),
             Body::Comment { text } => (None, None, None, text.len(), one_line(&format!(":{text}"))),
             other => {
                 let s = summary(other);
                 (None, None, None, 0, one_line(&s))
             }
         };
-        Row { i, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, id, size, text }
+        Row {
+            i,
+            kind: r.body.kind(),
+            ts: r.ts.millis(),
+            seq,
+            event_type,
+            id,
+            size,
+            text,
+        }
     }
 }
 
 /// A connection record as a sentence for the timeline.
 pub fn summary(b: &Body) -> String {
     match b {
-        Body::Connecting { attempt, url, last_event_id } => {
+        Body::Connecting {
+            attempt,
+            url,
+            last_event_id,
+        } => {
             let mut s = format!("connecting (attempt {attempt}) to {url}");
             if !last_event_id.is_empty() {
                 s.push_str(&format!(" with Last-Event-ID {last_event_id:?}"));
@@ -55,13 +77,22 @@ pub fn summary(b: &Body) -> String {
             s
         }
         Body::Open { status, headers } => {
-            let ct = headers.get("content-type").map(String::as_str).unwrap_or("");
+            let ct = headers
+                .get("content-type")
+                .map(String::as_str)
+                .unwrap_or("");
             format!("open: HTTP {status} {ct}")
         }
         Body::Retry { ms } => format!("retry: reconnection time set to {ms} ms"),
         Body::Error { reason } => format!("error: {reason}"),
-        Body::Disconnected { reason, reconnect_in_ms } => {
-            format!("disconnected: {reason}; reconnecting in {}", human_ms(*reconnect_in_ms))
+        Body::Disconnected {
+            reason,
+            reconnect_in_ms,
+        } => {
+            format!(
+                "disconnected: {reason}; reconnecting in {}",
+                human_ms(*reconnect_in_ms)
+            )
         }
         Body::Closed { reason, fatal } => {
             format!("{}: {reason}", if *fatal { "failed" } else { "closed" })
@@ -125,15 +156,29 @@ mod tests {
         let ev = Record::new(
             Arc::from("f"),
             Timestamp(5),
-            Body::Event { seq: 3, event_type: Arc::from("tick"), id: Arc::from("9"), data: "{\"a\":1}".into() },
+            Body::Event {
+                seq: 3,
+                event_type: Arc::from("tick"),
+                id: Arc::from("9"),
+                data: "{\"a\":1}".into(),
+            },
         );
         let row = Row::new(7, &ev);
-        assert_eq!((row.i, row.kind, row.seq, row.size), (7, "event", Some(3), 7));
+        assert_eq!(
+            (row.i, row.kind, row.seq, row.size),
+            (7, "event", Some(3), 7)
+        );
         let dc = Record::new(
             Arc::from("f"),
             Timestamp(5),
-            Body::Disconnected { reason: "end of stream".into(), reconnect_in_ms: 2000 },
+            Body::Disconnected {
+                reason: "end of stream".into(),
+                reconnect_in_ms: 2000,
+            },
         );
-        assert_eq!(Row::new(8, &dc).text, "disconnected: end of stream; reconnecting in 2.0 s");
+        assert_eq!(
+            Row::new(8, &dc).text,
+            "disconnected: end of stream; reconnecting in 2.0 s"
+        );
     }
 }

@@ -1,0 +1,653 @@
+//! The `sse-test-service` binary driven the way a contract-test harness drives it: a scripted SSE
+//! server and a callback receiver on loopback, and the real binary in between.
+
+use std::collections::HashMap;
+use std::io::BufRead as _;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+/// How long to wait for something that should happen (never a measure of how fast it happens).
+const PATIENCE: Duration = Duration::from_secs(15);
+/// How long to watch for something that must not happen.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// The service under test, killed if a test fails before asking it to exit.
+struct Service {
+    child: Child,
+    base: String,
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Service {
+    async fn start() -> Service {
+        let stderr = if std::env::var_os("FEEDSCOPE_TEST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sse-test-service"))
+            .args(["--port", "0"])
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("start sse-test-service");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let read = tokio::task::spawn_blocking(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            reader.read_line(&mut line).map(|_| (line, reader))
+        });
+        let (line, reader) = tokio::time::timeout(PATIENCE, read)
+            .await
+            .expect("the service printed its address in time")
+            .expect("reader task")
+            .expect("read the service's stdout");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "binds loopback by default: {base}"
+        );
+        Service {
+            child,
+            base,
+            _stdout: reader,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `DELETE /`, then waits for the process to end.
+    async fn quit(mut self) {
+        let resp = http().delete(self.url("/")).send().await.expect("DELETE /");
+        assert!(
+            resp.status().is_success(),
+            "DELETE / answered {}",
+            resp.status()
+        );
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the service") {
+                assert!(status.success(), "the service exited with {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service did not exit after DELETE /"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("HTTP client")
+}
+
+async fn post_json(url: &str, body: &Value) -> reqwest::Response {
+    let req = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+}
+
+/// Creates a stream and returns its resource URL.
+async fn create(service: &Service, params: Value) -> String {
+    let resp = post_json(&service.url("/"), &params).await;
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "POST / answered {status}: {:?}",
+        resp.text().await
+    );
+    let location = location.expect("a Location header");
+    if location.starts_with("http") {
+        location
+    } else {
+        service.url(&location)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scripted SSE server: every request becomes a `Conn` the test writes to.
+
+#[derive(Debug)]
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+enum Step {
+    Send(String),
+    Close,
+}
+
+/// One request to the SSE server, answered 200 `text/event-stream` (204 on `/nocontent`).
+struct Conn {
+    req: Request,
+    steps: mpsc::UnboundedSender<Step>,
+    closed: oneshot::Receiver<()>,
+}
+
+impl Conn {
+    fn send(&self, text: &str) {
+        self.steps
+            .send(Step::Send(text.to_owned()))
+            .expect("connection task alive");
+    }
+
+    /// Ends the response body (the client sees EOF).
+    fn close(self) {
+        let _ = self.steps.send(Step::Close);
+    }
+
+    /// Waits until the client has closed the connection.
+    async fn closed_by_client(self) {
+        let Conn { steps, closed, .. } = self;
+        tokio::time::timeout(PATIENCE, closed)
+            .await
+            .expect("the client closed the connection")
+            .ok();
+        drop(steps);
+    }
+}
+
+struct SseServer {
+    addr: SocketAddr,
+    conns: mpsc::UnboundedReceiver<Conn>,
+}
+
+impl SseServer {
+    async fn start() -> SseServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the SSE server");
+        let addr = listener.local_addr().expect("SSE server address");
+        let (tx, conns) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve_conn(socket, tx.clone()));
+            }
+        });
+        SseServer { addr, conns }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn next(&mut self) -> Conn {
+        tokio::time::timeout(PATIENCE, self.conns.recv())
+            .await
+            .expect("the client connected to the SSE server")
+            .expect("SSE server running")
+    }
+
+    /// Waits a moment and checks that nobody connected meanwhile.
+    async fn assert_no_new_connection(&mut self) {
+        tokio::time::sleep(QUIET).await;
+        if let Ok(conn) = self.conns.try_recv() {
+            panic!("unexpected request to the SSE server: {:?}", conn.req);
+        }
+    }
+}
+
+async fn serve_conn(mut socket: TcpStream, conns: mpsc::UnboundedSender<Conn>) {
+    let Some(req) = read_request(&mut socket).await else {
+        return;
+    };
+    let (steps_tx, mut steps) = mpsc::unbounded_channel();
+    let (closed_tx, closed) = oneshot::channel();
+    let no_content = req.path == "/nocontent";
+    if conns
+        .send(Conn {
+            req,
+            steps: steps_tx,
+            closed,
+        })
+        .is_err()
+    {
+        return;
+    }
+    let head = if no_content {
+        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+    } else {
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
+    };
+    if socket.write_all(head.as_bytes()).await.is_err() || no_content {
+        let _ = closed_tx.send(());
+        return;
+    }
+    let (mut rd, mut wr) = socket.into_split();
+    let mut buf = [0u8; 1024];
+    loop {
+        tokio::select! {
+            step = steps.recv() => match step {
+                Some(Step::Send(text)) => {
+                    if wr.write_all(text.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Step::Close) | None => break,
+            },
+            n = rd.read(&mut buf) => if !matches!(n, Ok(n) if n > 0) { break },
+        }
+    }
+    let _ = closed_tx.send(());
+}
+
+async fn read_request(socket: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 64 << 10 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let method = request_line.next()?.to_owned();
+    let path = request_line.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The callback receiver: what the service reported, by stream name and callback number.
+
+#[derive(Default)]
+struct Inbox {
+    messages: Mutex<HashMap<(String, u64), Value>>,
+}
+
+struct Callbacks {
+    addr: SocketAddr,
+    inbox: Arc<Inbox>,
+}
+
+impl Callbacks {
+    async fn start() -> Callbacks {
+        async fn receive(
+            State(inbox): State<Arc<Inbox>>,
+            Path((stream, n)): Path<(String, u64)>,
+            body: axum::body::Bytes,
+        ) -> StatusCode {
+            let Ok(message) = serde_json::from_slice::<Value>(&body) else {
+                return StatusCode::BAD_REQUEST;
+            };
+            let previous = inbox
+                .messages
+                .lock()
+                .expect("inbox lock")
+                .insert((stream.clone(), n), message);
+            assert!(previous.is_none(), "callback {stream}/{n} sent twice");
+            StatusCode::ACCEPTED
+        }
+        let inbox = Arc::new(Inbox::default());
+        let app = Router::new()
+            .route("/{stream}/{n}", post(receive))
+            .with_state(inbox.clone());
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the callback receiver");
+        let addr = listener.local_addr().expect("callback receiver address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Callbacks { addr, inbox }
+    }
+
+    fn url(&self, stream: &str) -> String {
+        format!("http://{}/{stream}", self.addr)
+    }
+
+    fn count(&self, stream: &str) -> usize {
+        self.inbox
+            .messages
+            .lock()
+            .expect("inbox lock")
+            .keys()
+            .filter(|(s, _)| s == stream)
+            .count()
+    }
+
+    /// Waits for callback `n` of `stream`; all earlier ones must be there too (the service posts in order).
+    async fn get(&self, stream: &str, n: u64) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            {
+                let messages = self.inbox.messages.lock().expect("inbox lock");
+                if let Some(m) = messages.get(&(stream.to_owned(), n)) {
+                    for earlier in 1..n {
+                        assert!(
+                            messages.contains_key(&(stream.to_owned(), earlier)),
+                            "callback {n} before {earlier}"
+                        );
+                    }
+                    return m.clone();
+                }
+                if Instant::now() > deadline {
+                    panic!("no callback {stream}/{n}; received: {messages:?}");
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn event(event_type: &str, data: &str, id: &str) -> Value {
+    json!({"kind": "event", "event": {"type": event_type, "data": data, "id": id}})
+}
+
+fn assert_error(message: &Value) {
+    assert_eq!(
+        message["kind"], "error",
+        "expected an error callback, got {message}"
+    );
+    assert!(
+        message["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "an error names its reason: {message}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn status_lists_capabilities_and_bad_requests_are_refused() {
+    let service = Service::start().await;
+    let client = http();
+
+    let text = client
+        .get(service.url("/"))
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("status body");
+    let status: Value = serde_json::from_str(&text).expect("JSON status");
+    assert_eq!(status["name"], "feedscope");
+    let caps: Vec<&str> = status["capabilities"]
+        .as_array()
+        .expect("capabilities")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for cap in [
+        "comments",
+        "headers",
+        "last-event-id",
+        "post",
+        "report",
+        "read-timeout",
+        "restart",
+        "bom",
+    ] {
+        assert!(
+            caps.contains(&cap),
+            "capability {cap} missing from {caps:?}"
+        );
+    }
+    assert!(
+        !caps.contains(&"event-type-listeners"),
+        "every event type is reported without a listen command"
+    );
+
+    let refused = |body: &'static str| {
+        let req = client
+            .post(service.url("/"))
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let resp = req.send().await.expect("POST /");
+            let status = resp.status();
+            let text = resp.text().await.expect("body");
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body} gave {status}");
+            assert!(!text.is_empty(), "a 400 says why");
+            text
+        }
+    };
+    refused("{not json").await;
+    refused(r#"{"streamUrl": "http://127.0.0.1:1/"}"#).await;
+    refused(r#"{"streamUrl": "http://127.0.0.1:1/", "callbackUrl": "http://127.0.0.1:1/", "initialDelayMs": -5}"#).await;
+    let why =
+        refused(r#"{"streamUrl": "ftp://127.0.0.1/", "callbackUrl": "http://127.0.0.1:1/"}"#).await;
+    assert!(why.contains("scheme"), "names the problem: {why}");
+    refused(r#"{"streamUrl": "http://127.0.0.1:1/", "callbackUrl": "http://127.0.0.1:1/", "headers": {"a b": "x"}}"#)
+        .await;
+
+    let restart = json!({"command": "restart"});
+    let resp = post_json(&service.url("/streams/42"), &restart).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = client
+        .delete(service.url("/streams/42"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    service.quit().await;
+}
+
+#[tokio::test]
+async fn stream_reports_in_order_reconnects_restarts_and_stops() {
+    let service = Service::start().await;
+    let mut sse = SseServer::start().await;
+    let callbacks = Callbacks::start().await;
+    let client = http();
+
+    let a = create(
+        &service,
+        json!({
+            "tag": "a", "streamUrl": sse.url("/a"), "callbackUrl": callbacks.url("a"),
+            "initialDelayMs": 50, "readTimeoutMs": null, "lastEventId": null,
+            "headers": {"x-feedscope-test": "yes"},
+        }),
+    )
+    .await;
+
+    // First connection: a comment, an event with type and id, then the server ends the body.
+    let conn = sse.next().await;
+    assert_eq!(
+        (conn.req.method.as_str(), conn.req.path.as_str()),
+        ("GET", "/a")
+    );
+    assert_eq!(conn.req.header("accept"), Some("text/event-stream"));
+    assert_eq!(conn.req.header("x-feedscope-test"), Some("yes"));
+    assert_eq!(
+        conn.req.header("last-event-id"),
+        None,
+        "no Last-Event-ID before any id"
+    );
+    conn.send(":hello\n");
+    conn.send("event: greet\nid: 7\ndata: hi\n\n");
+    assert_eq!(
+        callbacks.get("a", 1).await,
+        json!({"kind": "comment", "comment": "hello"})
+    );
+    assert_eq!(callbacks.get("a", 2).await, event("greet", "hi", "7"));
+    conn.close();
+    assert_error(&callbacks.get("a", 3).await);
+
+    // The reconnection resumes from the last event ID, which later events keep.
+    let conn = sse.next().await;
+    assert_eq!(conn.req.path, "/a");
+    assert_eq!(conn.req.header("last-event-id"), Some("7"));
+    conn.send("data: again\n\n");
+    assert_eq!(callbacks.get("a", 4).await, event("message", "again", "7"));
+
+    // `restart` drops the open connection and connects again at once.
+    let resp = post_json(&a, &json!({"command": "restart"})).await;
+    assert!(
+        resp.status().is_success(),
+        "restart answered {}",
+        resp.status()
+    );
+    let next = sse.next().await;
+    conn.closed_by_client().await;
+    assert_eq!(next.req.header("last-event-id"), Some("7"));
+    assert_error(&callbacks.get("a", 5).await);
+    next.send("id: 9\ndata: fresh\n\n");
+    assert_eq!(callbacks.get("a", 6).await, event("message", "fresh", "9"));
+
+    let resp = post_json(&a, &json!({"command": "fly"})).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.expect("body").contains("fly"));
+
+    // A second client: POST with a body, and an initial last event ID.
+    let b = create(
+        &service,
+        json!({
+            "tag": "b", "streamUrl": sse.url("/b"), "callbackUrl": callbacks.url("b"),
+            "initialDelayMs": 50, "lastEventId": "start", "method": "POST", "body": "{\"hello\": \"world\"}",
+            "headers": {"content-type": "application/json"},
+        }),
+    )
+    .await;
+    assert_ne!(a, b);
+    let conn_b = sse.next().await;
+    assert_eq!(
+        (conn_b.req.method.as_str(), conn_b.req.path.as_str()),
+        ("POST", "/b")
+    );
+    assert_eq!(conn_b.req.header("last-event-id"), Some("start"));
+    assert_eq!(conn_b.req.header("content-type"), Some("application/json"));
+    assert_eq!(conn_b.req.body, b"{\"hello\": \"world\"}");
+    conn_b.send("data: b1\n\n");
+    assert_eq!(callbacks.get("b", 1).await, event("message", "b1", "start"));
+
+    // Deleting A stops A (its connection closes, nothing more is reported) and not B.
+    let resp = client.delete(&a).send().await.expect("DELETE a");
+    assert_eq!(resp.status(), StatusCode::OK);
+    next.closed_by_client().await;
+    conn_b.send("data: b2\n\n");
+    assert_eq!(callbacks.get("b", 2).await, event("message", "b2", "start"));
+    sse.assert_no_new_connection().await;
+    assert_eq!(callbacks.count("a"), 6, "no callback after DELETE");
+    let resp = post_json(&a, &json!({"command": "restart"})).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    let resp = client.delete(&b).send().await.expect("DELETE b");
+    assert_eq!(resp.status(), StatusCode::OK);
+    conn_b.closed_by_client().await;
+    assert_eq!(callbacks.count("b"), 2);
+
+    service.quit().await;
+}
+
+#[tokio::test]
+async fn read_timeout_drops_a_silent_connection() {
+    let service = Service::start().await;
+    let mut sse = SseServer::start().await;
+    let callbacks = Callbacks::start().await;
+
+    create(
+        &service,
+        json!({
+            "streamUrl": sse.url("/quiet"), "callbackUrl": callbacks.url("q"),
+            "initialDelayMs": 50, "readTimeoutMs": 200,
+        }),
+    )
+    .await;
+    let first = sse.next().await;
+    first.send("data: only\n\n");
+    assert_eq!(callbacks.get("q", 1).await, event("message", "only", ""));
+    assert_error(&callbacks.get("q", 2).await);
+    first.closed_by_client().await;
+    let _second = sse.next().await;
+
+    service.quit().await;
+}
+
+#[tokio::test]
+async fn http_204_is_reported_and_not_retried() {
+    let service = Service::start().await;
+    let mut sse = SseServer::start().await;
+    let callbacks = Callbacks::start().await;
+
+    create(&service, json!({"streamUrl": sse.url("/nocontent"), "callbackUrl": callbacks.url("n"), "initialDelayMs": 50}))
+        .await;
+    assert_eq!(sse.next().await.req.path, "/nocontent");
+    assert_error(&callbacks.get("n", 1).await);
+    sse.assert_no_new_connection().await;
+    assert_eq!(callbacks.count("n"), 1);
+
+    service.quit().await;
+}

@@ -1,0 +1,438 @@
+//! The connection rules (shared/sse-notes.md 12–16 and DESIGN.md "Reconnection") against real
+//! HTTP servers on 127.0.0.1: what is sent, what opens, what closes, what reconnects and when.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{collect_until, count_kind, is_closed, start_feed, Fixture, Reply, Step};
+use feedscope_core::{Body, FeedConfig, Header, Hub, Mode, Record, SubscriptionItem};
+
+fn cfg(url: String, mode: Mode) -> FeedConfig {
+    FeedConfig { retry_ms: 20, jitter: false, mode, ..FeedConfig::new(url) }
+}
+
+fn events(rs: &[Record]) -> Vec<(String, String, String)> {
+    rs.iter()
+        .filter_map(|r| match &r.body {
+            Body::Event { event_type, id, data, .. } => Some((event_type.to_string(), id.to_string(), data.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn closed(rs: &[Record]) -> (String, bool) {
+    rs.iter()
+        .find_map(|r| match &r.body {
+            Body::Closed { reason, fatal } => Some((reason.clone(), *fatal)),
+            _ => None,
+        })
+        .expect("a closed record")
+}
+
+fn reconnect_delays(rs: &[Record]) -> Vec<u64> {
+    rs.iter()
+        .filter_map(|r| match &r.body {
+            Body::Disconnected { reconnect_in_ms, .. } => Some(*reconnect_in_ms),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn requests_send_accept_and_cache_control_and_no_empty_last_event_id() {
+    let fx = Fixture::start(|_, _| Reply::status(204)).await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/s"), Mode::Browser));
+    collect_until(&sub, is_closed).await;
+    let req = &fx.requests()[0];
+    assert_eq!(req.header("accept"), Some("text/event-stream"));
+    assert_eq!(req.header("cache-control"), Some("no-cache"));
+    assert_eq!(req.header("last-event-id"), None);
+}
+
+#[tokio::test]
+async fn last_event_id_survives_several_reconnects_and_id_reset_removes_it() {
+    let fx = Fixture::start(|n, _| match n {
+        0 => Reply::sse("id: 1\ndata: a\n\n"),
+        1 => Reply::sse("data: b\n\n"),
+        2 => Reply::sse("id: 3\ndata: c\n\n"),
+        3 => Reply::sse("id\ndata: d\n\n"),
+        _ => Reply::status(204),
+    })
+    .await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/s"), Mode::Browser));
+    let rs = collect_until(&sub, is_closed).await;
+    let sent: Vec<Option<String>> = fx.requests().iter().map(|r| r.header("last-event-id").map(str::to_owned)).collect();
+    assert_eq!(sent, [None, Some("1".into()), Some("1".into()), Some("3".into()), None]);
+    let ids: Vec<String> = events(&rs).into_iter().map(|e| e.1).collect();
+    assert_eq!(ids, ["1", "1", "3", ""]);
+    let seqs: Vec<u64> = rs.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn id_only_block_changes_what_the_reconnect_sends() {
+    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("id: 77\n\n") } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+    collect_until(&sub, is_closed).await;
+    assert_eq!(fx.requests()[1].header("last-event-id"), Some("77"));
+}
+
+#[tokio::test]
+async fn id_in_block_cut_by_eof_is_not_sent_on_reconnect() {
+    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("id: 1\ndata: a\n\nid: 2\ndata: b\n") } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+    let rs = collect_until(&sub, is_closed).await;
+    assert_eq!(events(&rs).len(), 1);
+    assert_eq!(fx.requests()[1].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn initial_last_event_id_is_sent_on_first_request() {
+    let fx = Fixture::start(|_, _| Reply::status(204)).await;
+    let (_hub, sub) = start_feed(FeedConfig { last_event_id: "41".into(), ..cfg(fx.url("/"), Mode::Browser) });
+    let rs = collect_until(&sub, is_closed).await;
+    assert_eq!(fx.requests()[0].header("last-event-id"), Some("41"));
+    assert!(matches!(&rs[0].body, Body::Connecting { attempt: 1, last_event_id, .. } if last_event_id == "41"));
+}
+
+#[tokio::test]
+async fn method_headers_and_body_are_sent_again_on_every_reconnect() {
+    let fx = Fixture::start(|n, _| if n < 2 { Reply::sse("data: x\n\n") } else { Reply::status(204) }).await;
+    let config = FeedConfig {
+        method: "POST".into(),
+        headers: vec![Header { name: "Authorization".into(), value: "Bearer t".into() }],
+        body: Some(r#"{"prompt":"hi"}"#.into()),
+        ..cfg(fx.url("/chat"), Mode::Persistent)
+    };
+    let (_hub, sub) = start_feed(config);
+    collect_until(&sub, is_closed).await;
+    let reqs = fx.requests();
+    assert_eq!(reqs.len(), 3);
+    for r in reqs {
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.header("authorization"), Some("Bearer t"));
+        assert_eq!(r.body, br#"{"prompt":"hi"}"#);
+    }
+}
+
+#[tokio::test]
+async fn status_204_closes_without_reconnect_and_is_not_fatal() {
+    for mode in [Mode::Browser, Mode::Persistent] {
+        let fx = Fixture::start(|_, _| Reply::status(204)).await;
+        let (_hub, sub) = start_feed(cfg(fx.url("/"), mode));
+        let rs = collect_until(&sub, is_closed).await;
+        let (reason, fatal) = closed(&rs);
+        assert!(!fatal && reason.contains("204"), "{reason}");
+        assert_eq!(fx.requests().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn other_statuses_fail_for_good_in_browser_mode() {
+    for status in [500, 503, 404, 401, 429] {
+        let fx = Fixture::start(move |_, _| Reply::status(status)).await;
+        let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+        let rs = collect_until(&sub, is_closed).await;
+        let (reason, fatal) = closed(&rs);
+        assert!(fatal && reason.contains(&status.to_string()), "{reason}");
+        assert_eq!(fx.requests().len(), 1, "status {status} must not reconnect");
+        assert_eq!(count_kind(&rs, "open"), 0);
+    }
+}
+
+#[tokio::test]
+async fn persistent_mode_retries_5xx_408_429_and_says_a_browser_would_stop() {
+    for status in [500, 502, 503, 408, 429] {
+        let fx = Fixture::start(move |n, _| if n == 0 { Reply::status(status) } else { Reply::status(204) }).await;
+        let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Persistent));
+        let rs = collect_until(&sub, is_closed).await;
+        let reason = rs
+            .iter()
+            .find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None })
+            .expect("disconnected");
+        assert!(reason.contains(&status.to_string()) && reason.contains("a browser"), "{reason}");
+        assert_eq!(fx.requests().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn persistent_mode_still_fails_on_4xx() {
+    let fx = Fixture::start(|_, _| Reply::status(404)).await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Persistent));
+    let rs = collect_until(&sub, is_closed).await;
+    assert!(closed(&rs).1);
+    assert_eq!(fx.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let fx = Fixture::start(|n, _| if n == 0 { Reply::status(503).header("Retry-After", "1") } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Persistent));
+    let rs = collect_until(&sub, is_closed).await;
+    assert_eq!(reconnect_delays(&rs), [1000]);
+}
+
+#[tokio::test]
+async fn wrong_or_missing_content_type_fails_in_both_modes() {
+    for mode in [Mode::Browser, Mode::Persistent] {
+        for ct in [Some("text/html"), Some("application/json"), Some("text/event-streams"), None] {
+            let fx = Fixture::start(move |_, _| {
+                let r = Reply::sse("data: x\n\n");
+                match ct {
+                    Some(ct) => r.header("Content-Type", ct),
+                    None => r.without_header("Content-Type"),
+                }
+            })
+            .await;
+            let (_hub, sub) = start_feed(cfg(fx.url("/"), mode));
+            let rs = collect_until(&sub, is_closed).await;
+            let (reason, fatal) = closed(&rs);
+            assert!(fatal && reason.contains("not text/event-stream"), "{reason}");
+            assert!(events(&rs).is_empty());
+            assert_eq!(fx.requests().len(), 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn content_type_parameters_and_case_are_allowed() {
+    for ct in ["text/event-stream;charset=utf-8", "text/event-stream;", "Text/Event-Stream ; charset=latin1"] {
+        let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse("data: x\n\n").header("Content-Type", ct) } else { Reply::status(204) }).await;
+        let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+        let rs = collect_until(&sub, is_closed).await;
+        assert_eq!(events(&rs).len(), 1, "{ct}");
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_followed_and_reconnects_start_at_the_original_url() {
+    let fx = Fixture::start(|n, req| match (n, req.path.as_str()) {
+        (_, "/start") => Reply { status: 307, headers: vec![("Location".into(), "/moved".into())], steps: vec![] },
+        (1, "/moved") => Reply::sse("id: 1\ndata: x\n\n"),
+        _ => Reply::status(204),
+    })
+    .await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/start"), Mode::Browser));
+    let rs = collect_until(&sub, is_closed).await;
+    let paths: Vec<String> = fx.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/start", "/moved", "/start", "/moved"]);
+    assert_eq!(events(&rs).len(), 1);
+    assert_eq!(fx.requests()[2].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn end_of_body_reconnects_after_the_servers_retry_time() {
+    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("retry: 35\ndata: x\n\n") } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(FeedConfig { retry_ms: 3000, ..cfg(fx.url("/"), Mode::Browser) });
+    let rs = collect_until(&sub, is_closed).await;
+    assert_eq!(reconnect_delays(&rs), [35]);
+    assert!(rs.iter().any(|r| r.body == Body::Retry { ms: 35 }));
+    let kinds: Vec<&str> = rs.iter().map(|r| r.body.kind()).collect();
+    assert_eq!(kinds, ["connecting", "open", "retry", "event", "disconnected", "connecting", "closed"]);
+}
+
+#[tokio::test]
+async fn retry_without_data_still_applies_to_the_next_reconnect() {
+    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("retry: 45\n") } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(FeedConfig { retry_ms: 3000, ..cfg(fx.url("/"), Mode::Browser) });
+    let rs = collect_until(&sub, is_closed).await;
+    assert_eq!(reconnect_delays(&rs), [45]);
+}
+
+#[tokio::test]
+async fn dropped_socket_reconnects_with_a_reason() {
+    let fx = Fixture::start(|n, _| match n {
+        0 => Reply::sse_steps(vec![Step::Send(b"id: 5\ndata: a\n\n".to_vec()), Step::Abort]),
+        _ => Reply::status(204),
+    })
+    .await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+    let rs = collect_until(&sub, is_closed).await;
+    let reason = rs.iter().find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None }).unwrap();
+    assert!(reason.contains("lost"), "{reason}");
+    assert_eq!(fx.requests()[1].header("last-event-id"), Some("5"));
+}
+
+#[tokio::test]
+async fn connection_refused_reconnects_in_browser_mode_too() {
+    // Bind then drop a listener: nothing listens on that port now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (hub, sub) = start_feed(cfg(format!("http://127.0.0.1:{port}/"), Mode::Browser));
+    let rs = collect_until(&sub, |rs| count_kind(rs, "disconnected") >= 2).await;
+    assert!(rs.iter().any(|r| matches!(&r.body, Body::Disconnected { reason, reconnect_in_ms: 20 } if reason.contains("cannot connect"))));
+    hub.stop("f").unwrap();
+}
+
+#[tokio::test]
+async fn persistent_backoff_grows_to_the_cap_and_resets_after_a_healthy_connection() {
+    let fx = Fixture::start(|n, _| match n {
+        0..=4 => Reply::status(503),
+        5 => Reply::sse("data: ok\n\n"),
+        6 => Reply::status(503),
+        _ => Reply::status(204),
+    })
+    .await;
+    let (_hub, sub) = start_feed(FeedConfig { retry_ms: 100, max_backoff_ms: 500, ..cfg(fx.url("/"), Mode::Persistent) });
+    let rs = collect_until(&sub, is_closed).await;
+    // 5 failures: the reconnection time, then doubling to the cap; after the healthy connection
+    // (EOF), the reconnection time again, then doubling restarts.
+    assert_eq!(reconnect_delays(&rs), [100, 200, 400, 500, 500, 100, 200]);
+}
+
+#[tokio::test]
+async fn browser_mode_never_backs_off() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (hub, sub) = start_feed(cfg(format!("http://127.0.0.1:{port}/"), Mode::Browser));
+    let rs = collect_until(&sub, |rs| count_kind(rs, "disconnected") >= 4).await;
+    assert_eq!(reconnect_delays(&rs), [20, 20, 20, 20]);
+    hub.stop("f").unwrap();
+}
+
+#[tokio::test]
+async fn read_timeout_reconnects_and_says_a_browser_would_wait() {
+    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse_steps(vec![Step::Send(b": hi\n".to_vec()), Step::Hang]) } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(FeedConfig { read_timeout_ms: 300, ..cfg(fx.url("/"), Mode::Persistent) });
+    let rs = collect_until(&sub, is_closed).await;
+    let reason = rs.iter().find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None }).unwrap();
+    assert!(reason.contains("read timeout") && reason.contains("a browser"), "{reason}");
+}
+
+#[tokio::test]
+async fn stop_cancels_a_pending_reconnect_at_once() {
+    let fx = Fixture::start(|_, _| Reply::sse("data: x\n\n")).await;
+    let (hub, sub) = start_feed(FeedConfig { retry_ms: 600_000, ..cfg(fx.url("/"), Mode::Browser) });
+    collect_until(&sub, |rs| count_kind(rs, "disconnected") == 1).await;
+    hub.stop("f").unwrap();
+    let rs = collect_until(&sub, is_closed).await;
+    assert_eq!(closed(&rs), ("stopped by the user".to_string(), false));
+    assert_eq!(fx.requests().len(), 1);
+    assert!(!hub.is_running("f"));
+}
+
+#[tokio::test]
+async fn stop_cancels_an_open_stream() {
+    let fx = Fixture::start(|_, _| Reply::sse_steps(vec![Step::Send(b"data: x\n\n".to_vec()), Step::Hang])).await;
+    let (hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+    collect_until(&sub, |rs| count_kind(rs, "event") == 1).await;
+    hub.stop("f").unwrap();
+    let rs = collect_until(&sub, is_closed).await;
+    assert!(!closed(&rs).1);
+}
+
+#[tokio::test]
+async fn restart_drops_the_connection_and_reconnects_now() {
+    let fx = Fixture::start(|n, _| {
+        if n == 0 {
+            Reply::sse_steps(vec![Step::Send(b"id: 9\ndata: x\n\n".to_vec()), Step::Hang])
+        } else {
+            Reply::status(204)
+        }
+    })
+    .await;
+    let (hub, sub) = start_feed(FeedConfig { retry_ms: 600_000, ..cfg(fx.url("/"), Mode::Browser) });
+    collect_until(&sub, |rs| count_kind(rs, "event") == 1).await;
+    hub.restart("f").unwrap();
+    let rs = collect_until(&sub, is_closed).await;
+    assert_eq!(reconnect_delays(&rs), [0]);
+    assert_eq!(fx.requests()[1].header("last-event-id"), Some("9"));
+}
+
+#[tokio::test]
+async fn open_record_carries_status_and_lowercase_headers() {
+    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("").header("X-Server", "fixture") } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+    let rs = collect_until(&sub, is_closed).await;
+    let Body::Open { status, headers } = &rs[1].body else { panic!("{:?}", rs[1]) };
+    assert_eq!(*status, 200);
+    assert_eq!(headers.get("x-server").map(String::as_str), Some("fixture"));
+    assert_eq!(headers.get("content-type").map(String::as_str), Some("text/event-stream"));
+}
+
+#[tokio::test]
+async fn oversized_event_is_reported_and_the_stream_goes_on() {
+    let big = format!("data: {}\n\ndata: small\n\n", "x".repeat(4096));
+    let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&big) } else { Reply::status(204) }).await;
+    let (_hub, sub) = start_feed(FeedConfig { max_line_bytes: 2048, max_event_bytes: 2048, ..cfg(fx.url("/"), Mode::Browser) });
+    let rs = collect_until(&sub, is_closed).await;
+    assert!(rs.iter().any(|r| matches!(&r.body, Body::Error { reason } if reason.contains("a line") && reason.contains("2048"))));
+    assert_eq!(events(&rs), [("message".to_string(), String::new(), "small".to_string())]);
+}
+
+#[tokio::test]
+async fn invalid_config_closes_with_the_reason() {
+    let hub = Hub::new();
+    let err = hub.add("f", FeedConfig::new("ftp://x/"), Default::default()).unwrap_err();
+    assert!(err.to_string().contains("http or https"), "{err}");
+}
+
+#[tokio::test]
+async fn hub_runs_hundreds_of_feeds_at_once() {
+    let fx = Fixture::start(|_, req| {
+        let body = format!("id: 1\nevent: {}\ndata: hello\n\n", &req.path[1..]);
+        Reply::sse_steps(vec![Step::Send(body.into_bytes()), Step::Hang])
+    })
+    .await;
+    let hub = Hub::new();
+    let sub = hub.subscribe(None, 1 << 20);
+    for i in 0..200 {
+        hub.add(&format!("feed{i}"), cfg(fx.url(&format!("/t{i}")), Mode::Browser), Default::default()).unwrap();
+        hub.start(&format!("feed{i}")).unwrap();
+    }
+    let rs = collect_until(&sub, |rs| count_kind(rs, "event") == 200).await;
+    let mut feeds: Vec<&str> = rs.iter().filter(|r| r.body.kind() == "event").map(|r| &*r.feed).collect();
+    feeds.sort_unstable();
+    feeds.dedup();
+    assert_eq!(feeds.len(), 200);
+    for i in 0..200 {
+        let s = hub.stats(&format!("feed{i}")).unwrap();
+        assert_eq!(s.events, 1);
+        assert_eq!(s.types.get(&format!("t{i}")), Some(&1));
+        assert!(s.bytes > 0);
+    }
+    hub.stop_all();
+}
+
+#[tokio::test]
+async fn slow_subscriber_is_told_how_many_records_it_missed() {
+    let body: String = (1..=500).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
+    let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&body) } else { Reply::status(204) }).await;
+    let hub = Hub::new();
+    hub.add("f", cfg(fx.url("/"), Mode::Browser), Default::default()).unwrap();
+    let slow = hub.subscribe(Some("f"), 10);
+    let fast = hub.subscribe(Some("f"), 1 << 20);
+    hub.start("f").unwrap();
+    let all = collect_until(&fast, is_closed).await;
+    let mut got = 0u64;
+    let mut missed = 0u64;
+    for item in slow.drain(usize::MAX) {
+        match item {
+            SubscriptionItem::Record(_) => got += 1,
+            SubscriptionItem::Missed(n) => missed += n,
+        }
+    }
+    assert_eq!(got, 10);
+    assert_eq!(got + missed, all.len() as u64);
+    // Nothing is lost from the history: every event is still there.
+    assert_eq!(hub.stats("f").unwrap().events, 500);
+}
+
+#[tokio::test]
+async fn history_caps_bound_a_long_running_feed() {
+    let body: String = (1..=2000).map(|i| format!("data: {}\n\n", "z".repeat(i % 50))).collect();
+    let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&body) } else { Reply::status(204) }).await;
+    let hub = Hub::new();
+    let limits = feedscope_core::HistoryLimits { max_records: 100, max_bytes: 1 << 20 };
+    hub.add("f", cfg(fx.url("/"), Mode::Browser), limits).unwrap();
+    let sub = hub.subscribe(Some("f"), 1 << 20);
+    hub.start("f").unwrap();
+    collect_until(&sub, is_closed).await;
+    let s = hub.stats("f").unwrap();
+    assert_eq!(s.retained, 100);
+    assert_eq!(s.events, 2000);
+    // connecting, open, 2000 events, disconnected, connecting, closed.
+    assert_eq!(s.evicted as usize + s.retained, 2000 + 5);
+    let page = hub.query("f", None, 0, 1000).unwrap();
+    assert_eq!(page.rows.len(), 100);
+    let _ = Arc::clone(&page.rows[0].1);
+}

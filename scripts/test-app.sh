@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# End-to-end test of the real Feedscope window: builds the app with the UI embedded, starts Xvfb
+# when there is no display, and runs the WebDriver specs (tests/e2e) one after another through
+# tauri-driver and Debian's WebKitWebDriver, with a throw-away data directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -x /usr/bin/WebKitWebDriver ]]; then
+  echo "test-app: /usr/bin/WebKitWebDriver is missing; run: bash scripts/setup-system.sh --e2e" >&2
+  exit 1
+fi
+DRIVER="${TAURI_DRIVER:-$HOME/.cargo/bin/tauri-driver}"
+if [[ ! -x "$DRIVER" ]]; then
+  echo "test-app: installing tauri-driver 2.1.0" >&2
+  cargo install tauri-driver --locked --version 2.1.0
+fi
+export TAURI_DRIVER="$DRIVER"
+
+[[ -d node_modules ]] || npm ci
+# No devUrl in tauri.conf.json: a plain cargo build embeds ui/dist, so build the UI first.
+npm run --silent build:ui
+cargo build -p feedscope-app --locked
+export FEEDSCOPE_APP="$PWD/target/debug/feedscope-app"
+
+XVFB_PID=""
+cleanup() { [[ -n "$XVFB_PID" ]] && kill "$XVFB_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+if [[ -z "${DISPLAY:-}" ]]; then
+  for n in $(seq 90 130); do
+    [[ -e /tmp/.X11-unix/X$n || -e /tmp/.X$n-lock ]] && continue
+    Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+    XVFB_PID=$!
+    export DISPLAY=":$n"
+    break
+  done
+  for _ in $(seq 50); do [[ -e /tmp/.X11-unix/X${DISPLAY#:} ]] && break; sleep 0.1; done
+fi
+export WEBKIT_DISABLE_COMPOSITING_MODE=1 WEBKIT_DISABLE_DMABUF_RENDERER=1
+
+node tests/e2e/run.mjs "$@"

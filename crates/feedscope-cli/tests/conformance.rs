@@ -31,11 +31,7 @@ struct Service {
 
 impl Service {
     async fn start() -> Service {
-        let stderr = if std::env::var_os("FEEDSCOPE_TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
+        let stderr = if std::env::var_os("FEEDSCOPE_TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() };
         let mut child = Command::new(env!("CARGO_BIN_EXE_sse-test-service"))
             .args(["--port", "0"])
             .env_remove("HTTP_PROXY")
@@ -62,15 +58,8 @@ impl Service {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "binds loopback by default: {base}"
-        );
-        Service {
-            child,
-            base,
-            _stdout: reader,
-        }
+        assert!(base.starts_with("http://127.0.0.1:"), "binds loopback by default: {base}");
+        Service { child, base, _stdout: reader }
     }
 
     fn url(&self, path: &str) -> String {
@@ -80,21 +69,14 @@ impl Service {
     /// `DELETE /`, then waits for the process to end.
     async fn quit(mut self) {
         let resp = http().delete(self.url("/")).send().await.expect("DELETE /");
-        assert!(
-            resp.status().is_success(),
-            "DELETE / answered {}",
-            resp.status()
-        );
+        assert!(resp.status().is_success(), "DELETE / answered {}", resp.status());
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll the service") {
                 assert!(status.success(), "the service exited with {status}");
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the service did not exit after DELETE /"
-            );
+            assert!(Instant::now() < deadline, "the service did not exit after DELETE /");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -110,37 +92,20 @@ impl Drop for Service {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("HTTP client")
+    reqwest::Client::builder().no_proxy().build().expect("HTTP client")
 }
 
 async fn post_json(url: &str, body: &Value) -> reqwest::Response {
-    let req = http()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_string());
-    req.send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+    let req = http().post(url).header("content-type", "application/json").body(body.to_string());
+    req.send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"))
 }
 
 /// Creates a stream and returns its resource URL.
 async fn create(service: &Service, params: Value) -> String {
     let resp = post_json(&service.url("/"), &params).await;
     let status = resp.status();
-    let location = resp
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "POST / answered {status}: {:?}",
-        resp.text().await
-    );
+    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(status, StatusCode::CREATED, "POST / answered {status}: {:?}", resp.text().await);
     let location = location.expect("a Location header");
     if location.starts_with("http") {
         location
@@ -162,10 +127,7 @@ struct Request {
 
 impl Request {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -183,9 +145,7 @@ struct Conn {
 
 impl Conn {
     fn send(&self, text: &str) {
-        self.steps
-            .send(Step::Send(text.to_owned()))
-            .expect("connection task alive");
+        self.steps.send(Step::Send(text.to_owned())).expect("connection task alive");
     }
 
     /// Ends the response body (the client sees EOF).
@@ -196,10 +156,7 @@ impl Conn {
     /// Waits until the client has closed the connection.
     async fn closed_by_client(self) {
         let Conn { steps, closed, .. } = self;
-        tokio::time::timeout(PATIENCE, closed)
-            .await
-            .expect("the client closed the connection")
-            .ok();
+        tokio::time::timeout(PATIENCE, closed).await.expect("the client closed the connection").ok();
         drop(steps);
     }
 }
@@ -211,9 +168,7 @@ struct SseServer {
 
 impl SseServer {
     async fn start() -> SseServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the SSE server");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the SSE server");
         let addr = listener.local_addr().expect("SSE server address");
         let (tx, conns) = mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -251,14 +206,7 @@ async fn serve_conn(mut socket: TcpStream, conns: mpsc::UnboundedSender<Conn>) {
     let (steps_tx, mut steps) = mpsc::unbounded_channel();
     let (closed_tx, closed) = oneshot::channel();
     let no_content = req.path == "/nocontent";
-    if conns
-        .send(Conn {
-            req,
-            steps: steps_tx,
-            closed,
-        })
-        .is_err()
-    {
+    if conns.send(Conn { req, steps: steps_tx, closed }).is_err() {
         return;
     }
     let head = if no_content {
@@ -310,11 +258,8 @@ async fn read_request(socket: &mut TcpStream) -> Option<Request> {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let length: usize =
+        headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = buf[head_end + 4..].to_vec();
     while body.len() < length {
         let n = socket.read(&mut chunk).await.ok()?;
@@ -323,12 +268,7 @@ async fn read_request(socket: &mut TcpStream) -> Option<Request> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    Some(Request {
-        method,
-        path,
-        headers,
-        body,
-    })
+    Some(Request { method, path, headers, body })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,21 +294,13 @@ impl Callbacks {
             let Ok(message) = serde_json::from_slice::<Value>(&body) else {
                 return StatusCode::BAD_REQUEST;
             };
-            let previous = inbox
-                .messages
-                .lock()
-                .expect("inbox lock")
-                .insert((stream.clone(), n), message);
+            let previous = inbox.messages.lock().expect("inbox lock").insert((stream.clone(), n), message);
             assert!(previous.is_none(), "callback {stream}/{n} sent twice");
             StatusCode::ACCEPTED
         }
         let inbox = Arc::new(Inbox::default());
-        let app = Router::new()
-            .route("/{stream}/{n}", post(receive))
-            .with_state(inbox.clone());
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the callback receiver");
+        let app = Router::new().route("/{stream}/{n}", post(receive)).with_state(inbox.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the callback receiver");
         let addr = listener.local_addr().expect("callback receiver address");
         tokio::spawn(async move { axum::serve(listener, app).await });
         Callbacks { addr, inbox }
@@ -379,13 +311,7 @@ impl Callbacks {
     }
 
     fn count(&self, stream: &str) -> usize {
-        self.inbox
-            .messages
-            .lock()
-            .expect("inbox lock")
-            .keys()
-            .filter(|(s, _)| s == stream)
-            .count()
+        self.inbox.messages.lock().expect("inbox lock").keys().filter(|(s, _)| s == stream).count()
     }
 
     /// Waits for callback `n` of `stream`; all earlier ones must be there too (the service posts in order).
@@ -396,10 +322,7 @@ impl Callbacks {
                 let messages = self.inbox.messages.lock().expect("inbox lock");
                 if let Some(m) = messages.get(&(stream.to_owned(), n)) {
                     for earlier in 1..n {
-                        assert!(
-                            messages.contains_key(&(stream.to_owned(), earlier)),
-                            "callback {n} before {earlier}"
-                        );
+                        assert!(messages.contains_key(&(stream.to_owned(), earlier)), "callback {n} before {earlier}");
                     }
                     return m.clone();
                 }
@@ -417,14 +340,8 @@ fn event(event_type: &str, data: &str, id: &str) -> Value {
 }
 
 fn assert_error(message: &Value) {
-    assert_eq!(
-        message["kind"], "error",
-        "expected an error callback, got {message}"
-    );
-    assert!(
-        message["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "an error names its reason: {message}"
-    );
+    assert_eq!(message["kind"], "error", "expected an error callback, got {message}");
+    assert!(message["error"].as_str().is_some_and(|e| !e.is_empty()), "an error names its reason: {message}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,47 +351,18 @@ async fn status_lists_capabilities_and_bad_requests_are_refused() {
     let service = Service::start().await;
     let client = http();
 
-    let text = client
-        .get(service.url("/"))
-        .send()
-        .await
-        .expect("GET /")
-        .text()
-        .await
-        .expect("status body");
+    let text = client.get(service.url("/")).send().await.expect("GET /").text().await.expect("status body");
     let status: Value = serde_json::from_str(&text).expect("JSON status");
     assert_eq!(status["name"], "feedscope");
-    let caps: Vec<&str> = status["capabilities"]
-        .as_array()
-        .expect("capabilities")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    for cap in [
-        "comments",
-        "headers",
-        "last-event-id",
-        "post",
-        "report",
-        "read-timeout",
-        "restart",
-        "bom",
-    ] {
-        assert!(
-            caps.contains(&cap),
-            "capability {cap} missing from {caps:?}"
-        );
+    let caps: Vec<&str> =
+        status["capabilities"].as_array().expect("capabilities").iter().filter_map(Value::as_str).collect();
+    for cap in ["comments", "headers", "last-event-id", "post", "report", "read-timeout", "restart", "bom"] {
+        assert!(caps.contains(&cap), "capability {cap} missing from {caps:?}");
     }
-    assert!(
-        !caps.contains(&"event-type-listeners"),
-        "every event type is reported without a listen command"
-    );
+    assert!(!caps.contains(&"event-type-listeners"), "every event type is reported without a listen command");
 
     let refused = |body: &'static str| {
-        let req = client
-            .post(service.url("/"))
-            .header("content-type", "application/json")
-            .body(body);
+        let req = client.post(service.url("/")).header("content-type", "application/json").body(body);
         async move {
             let resp = req.send().await.expect("POST /");
             let status = resp.status();
@@ -486,9 +374,9 @@ async fn status_lists_capabilities_and_bad_requests_are_refused() {
     };
     refused("{not json").await;
     refused(r#"{"streamUrl": "http://127.0.0.1:1/"}"#).await;
-    refused(r#"{"streamUrl": "http://127.0.0.1:1/", "callbackUrl": "http://127.0.0.1:1/", "initialDelayMs": -5}"#).await;
-    let why =
-        refused(r#"{"streamUrl": "ftp://127.0.0.1/", "callbackUrl": "http://127.0.0.1:1/"}"#).await;
+    refused(r#"{"streamUrl": "http://127.0.0.1:1/", "callbackUrl": "http://127.0.0.1:1/", "initialDelayMs": -5}"#)
+        .await;
+    let why = refused(r#"{"streamUrl": "ftp://127.0.0.1/", "callbackUrl": "http://127.0.0.1:1/"}"#).await;
     assert!(why.contains("scheme"), "names the problem: {why}");
     refused(r#"{"streamUrl": "http://127.0.0.1:1/", "callbackUrl": "http://127.0.0.1:1/", "headers": {"a b": "x"}}"#)
         .await;
@@ -496,11 +384,7 @@ async fn status_lists_capabilities_and_bad_requests_are_refused() {
     let restart = json!({"command": "restart"});
     let resp = post_json(&service.url("/streams/42"), &restart).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = client
-        .delete(service.url("/streams/42"))
-        .send()
-        .await
-        .expect("delete");
+    let resp = client.delete(service.url("/streams/42")).send().await.expect("delete");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     service.quit().await;
@@ -525,23 +409,13 @@ async fn stream_reports_in_order_reconnects_restarts_and_stops() {
 
     // First connection: a comment, an event with type and id, then the server ends the body.
     let conn = sse.next().await;
-    assert_eq!(
-        (conn.req.method.as_str(), conn.req.path.as_str()),
-        ("GET", "/a")
-    );
+    assert_eq!((conn.req.method.as_str(), conn.req.path.as_str()), ("GET", "/a"));
     assert_eq!(conn.req.header("accept"), Some("text/event-stream"));
     assert_eq!(conn.req.header("x-feedscope-test"), Some("yes"));
-    assert_eq!(
-        conn.req.header("last-event-id"),
-        None,
-        "no Last-Event-ID before any id"
-    );
+    assert_eq!(conn.req.header("last-event-id"), None, "no Last-Event-ID before any id");
     conn.send(":hello\n");
     conn.send("event: greet\nid: 7\ndata: hi\n\n");
-    assert_eq!(
-        callbacks.get("a", 1).await,
-        json!({"kind": "comment", "comment": "hello"})
-    );
+    assert_eq!(callbacks.get("a", 1).await, json!({"kind": "comment", "comment": "hello"}));
     assert_eq!(callbacks.get("a", 2).await, event("greet", "hi", "7"));
     conn.close();
     assert_error(&callbacks.get("a", 3).await);
@@ -555,11 +429,7 @@ async fn stream_reports_in_order_reconnects_restarts_and_stops() {
 
     // `restart` drops the open connection and connects again at once.
     let resp = post_json(&a, &json!({"command": "restart"})).await;
-    assert!(
-        resp.status().is_success(),
-        "restart answered {}",
-        resp.status()
-    );
+    assert!(resp.status().is_success(), "restart answered {}", resp.status());
     let next = sse.next().await;
     conn.closed_by_client().await;
     assert_eq!(next.req.header("last-event-id"), Some("7"));
@@ -583,10 +453,7 @@ async fn stream_reports_in_order_reconnects_restarts_and_stops() {
     .await;
     assert_ne!(a, b);
     let conn_b = sse.next().await;
-    assert_eq!(
-        (conn_b.req.method.as_str(), conn_b.req.path.as_str()),
-        ("POST", "/b")
-    );
+    assert_eq!((conn_b.req.method.as_str(), conn_b.req.path.as_str()), ("POST", "/b"));
     assert_eq!(conn_b.req.header("last-event-id"), Some("start"));
     assert_eq!(conn_b.req.header("content-type"), Some("application/json"));
     assert_eq!(conn_b.req.body, b"{\"hello\": \"world\"}");
@@ -642,8 +509,11 @@ async fn http_204_is_reported_and_not_retried() {
     let mut sse = SseServer::start().await;
     let callbacks = Callbacks::start().await;
 
-    create(&service, json!({"streamUrl": sse.url("/nocontent"), "callbackUrl": callbacks.url("n"), "initialDelayMs": 50}))
-        .await;
+    create(
+        &service,
+        json!({"streamUrl": sse.url("/nocontent"), "callbackUrl": callbacks.url("n"), "initialDelayMs": 50}),
+    )
+    .await;
     assert_eq!(sse.next().await.req.path, "/nocontent");
     assert_error(&callbacks.get("n", 1).await);
     sse.assert_no_new_connection().await;

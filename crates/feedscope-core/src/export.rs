@@ -117,7 +117,9 @@ impl<W: Write> Exporter<W> {
 
     fn write_csv(&mut self, r: &Record) -> io::Result<()> {
         let (seq, ty, id, data, detail) = match &r.body {
-            Body::Event { seq, event_type, id, data } => (seq.to_string(), &**event_type, &**id, data.as_str(), String::new()),
+            Body::Event { seq, event_type, id, data } => {
+                (seq.to_string(), &**event_type, &**id, data.as_str(), String::new())
+            }
             Body::Comment { text } => (String::new(), "", "", text.as_str(), String::new()),
             other => {
                 let v = serde_json::to_value(other).unwrap_or_default();
@@ -185,7 +187,8 @@ mod tests {
     fn ndjson_round_trips_through_the_log_parser() {
         let mut out = Vec::new();
         assert_eq!(export(Format::Ndjson, &sample(), &mut out).unwrap(), 6);
-        let back: Vec<Record> = String::from_utf8(out).unwrap().lines().map(|l| Record::from_json(l).unwrap()).collect();
+        let back: Vec<Record> =
+            String::from_utf8(out).unwrap().lines().map(|l| Record::from_json(l).unwrap()).collect();
         assert_eq!(back, sample());
     }
 

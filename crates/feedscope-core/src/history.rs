@@ -92,7 +92,7 @@ pub struct Matcher {
 
 enum TextMatch {
     Any,
-    Sub(memchr::memmem::Finder<'static>),
+    Sub(Box<memchr::memmem::Finder<'static>>),
     Re(regex::Regex),
 }
 
@@ -109,7 +109,7 @@ impl Query {
                     .map_err(|e| format!("invalid regular expression: {e}"))?,
             )
         } else {
-            TextMatch::Sub(memchr::memmem::Finder::new(self.text.as_bytes()).into_owned())
+            TextMatch::Sub(Box::new(memchr::memmem::Finder::new(self.text.as_bytes()).into_owned()))
         };
         Ok(Matcher { types: self.types.clone(), text, events_only: self.events_only })
     }
@@ -126,7 +126,9 @@ impl Matcher {
             }
             _ if self.events_only || !self.types.is_empty() => return false,
             Body::Comment { text } => [text, "", ""],
-            Body::Error { reason } | Body::Disconnected { reason, .. } | Body::Closed { reason, .. } => [reason, "", ""],
+            Body::Error { reason } | Body::Disconnected { reason, .. } | Body::Closed { reason, .. } => {
+                [reason, "", ""]
+            }
             Body::Connecting { url, last_event_id, .. } => [url, last_event_id, ""],
             Body::Open { .. } | Body::Retry { .. } => ["", "", ""],
         };
@@ -334,12 +336,7 @@ impl Rate {
     /// Events in the last `RATE_WINDOW_S` complete seconds before `now`, per second.
     fn per_second(&self, now: Timestamp) -> f64 {
         let cur = now.0.div_euclid(1000);
-        let n: u64 = self
-            .buckets
-            .iter()
-            .filter(|(s, _)| *s < cur && *s >= cur - RATE_WINDOW_S)
-            .map(|(_, n)| n)
-            .sum();
+        let n: u64 = self.buckets.iter().filter(|(s, _)| *s < cur && *s >= cur - RATE_WINDOW_S).map(|(_, n)| n).sum();
         n as f64 / RATE_WINDOW_S as f64
     }
 }

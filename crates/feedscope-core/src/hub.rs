@@ -91,7 +91,8 @@ impl Hub {
 
     /// Stops and forgets a feed.
     pub fn remove(&self, id: &str) -> Result<(), HubError> {
-        let slot = self.feeds.write().expect("hub lock").remove(id).ok_or_else(|| HubError::NoSuchFeed(id.to_owned()))?;
+        let slot =
+            self.feeds.write().expect("hub lock").remove(id).ok_or_else(|| HubError::NoSuchFeed(id.to_owned()))?;
         if let Some(c) = slot.running.lock().expect("feed lock").take() {
             c.cancel.cancel();
         }

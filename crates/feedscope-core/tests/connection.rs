@@ -62,11 +62,13 @@ async fn last_event_id_survives_several_reconnects_and_id_reset_removes_it() {
     .await;
     let (_hub, sub) = start_feed(cfg(fx.url("/s"), Mode::Browser));
     let rs = collect_until(&sub, is_closed).await;
-    let sent: Vec<Option<String>> = fx.requests().iter().map(|r| r.header("last-event-id").map(str::to_owned)).collect();
+    let sent: Vec<Option<String>> =
+        fx.requests().iter().map(|r| r.header("last-event-id").map(str::to_owned)).collect();
     assert_eq!(sent, [None, Some("1".into()), Some("1".into()), Some("3".into()), None]);
     let ids: Vec<String> = events(&rs).into_iter().map(|e| e.1).collect();
     assert_eq!(ids, ["1", "1", "3", ""]);
-    let seqs: Vec<u64> = rs.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }).collect();
+    let seqs: Vec<u64> =
+        rs.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }).collect();
     assert_eq!(seqs, [1, 2, 3, 4]);
 }
 
@@ -80,7 +82,10 @@ async fn id_only_block_changes_what_the_reconnect_sends() {
 
 #[tokio::test]
 async fn id_in_block_cut_by_eof_is_not_sent_on_reconnect() {
-    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("id: 1\ndata: a\n\nid: 2\ndata: b\n") } else { Reply::status(204) }).await;
+    let fx = Fixture::start(
+        |n, _| if n == 0 { Reply::sse("id: 1\ndata: a\n\nid: 2\ndata: b\n") } else { Reply::status(204) },
+    )
+    .await;
     let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
     let rs = collect_until(&sub, is_closed).await;
     assert_eq!(events(&rs).len(), 1);
@@ -167,7 +172,9 @@ async fn persistent_mode_still_fails_on_4xx() {
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
-    let fx = Fixture::start(|n, _| if n == 0 { Reply::status(503).header("Retry-After", "1") } else { Reply::status(204) }).await;
+    let fx =
+        Fixture::start(|n, _| if n == 0 { Reply::status(503).header("Retry-After", "1") } else { Reply::status(204) })
+            .await;
     let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Persistent));
     let rs = collect_until(&sub, is_closed).await;
     assert_eq!(reconnect_delays(&rs), [1000]);
@@ -198,7 +205,14 @@ async fn wrong_or_missing_content_type_fails_in_both_modes() {
 #[tokio::test]
 async fn content_type_parameters_and_case_are_allowed() {
     for ct in ["text/event-stream;charset=utf-8", "text/event-stream;", "Text/Event-Stream ; charset=latin1"] {
-        let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse("data: x\n\n").header("Content-Type", ct) } else { Reply::status(204) }).await;
+        let fx = Fixture::start(move |n, _| {
+            if n == 0 {
+                Reply::sse("data: x\n\n").header("Content-Type", ct)
+            } else {
+                Reply::status(204)
+            }
+        })
+        .await;
         let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
         let rs = collect_until(&sub, is_closed).await;
         assert_eq!(events(&rs).len(), 1, "{ct}");
@@ -223,7 +237,8 @@ async fn redirects_are_followed_and_reconnects_start_at_the_original_url() {
 
 #[tokio::test]
 async fn end_of_body_reconnects_after_the_servers_retry_time() {
-    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("retry: 35\ndata: x\n\n") } else { Reply::status(204) }).await;
+    let fx =
+        Fixture::start(|n, _| if n == 0 { Reply::sse("retry: 35\ndata: x\n\n") } else { Reply::status(204) }).await;
     let (_hub, sub) = start_feed(FeedConfig { retry_ms: 3000, ..cfg(fx.url("/"), Mode::Browser) });
     let rs = collect_until(&sub, is_closed).await;
     assert_eq!(reconnect_delays(&rs), [35]);
@@ -249,7 +264,10 @@ async fn dropped_socket_reconnects_with_a_reason() {
     .await;
     let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
     let rs = collect_until(&sub, is_closed).await;
-    let reason = rs.iter().find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None }).unwrap();
+    let reason = rs
+        .iter()
+        .find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None })
+        .unwrap();
     assert!(reason.contains("lost"), "{reason}");
     assert_eq!(fx.requests()[1].header("last-event-id"), Some("5"));
 }
@@ -260,7 +278,9 @@ async fn connection_refused_reconnects_in_browser_mode_too() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let (hub, sub) = start_feed(cfg(format!("http://127.0.0.1:{port}/"), Mode::Browser));
     let rs = collect_until(&sub, |rs| count_kind(rs, "disconnected") >= 2).await;
-    assert!(rs.iter().any(|r| matches!(&r.body, Body::Disconnected { reason, reconnect_in_ms: 20 } if reason.contains("cannot connect"))));
+    assert!(rs.iter().any(
+        |r| matches!(&r.body, Body::Disconnected { reason, reconnect_in_ms: 20 } if reason.contains("cannot connect"))
+    ));
     hub.stop("f").unwrap();
 }
 
@@ -273,7 +293,8 @@ async fn persistent_backoff_grows_to_the_cap_and_resets_after_a_healthy_connecti
         _ => Reply::status(204),
     })
     .await;
-    let (_hub, sub) = start_feed(FeedConfig { retry_ms: 100, max_backoff_ms: 500, ..cfg(fx.url("/"), Mode::Persistent) });
+    let (_hub, sub) =
+        start_feed(FeedConfig { retry_ms: 100, max_backoff_ms: 500, ..cfg(fx.url("/"), Mode::Persistent) });
     let rs = collect_until(&sub, is_closed).await;
     // 5 failures: the reconnection time, then doubling to the cap; after the healthy connection
     // (EOF), the reconnection time again, then doubling restarts.
@@ -291,10 +312,20 @@ async fn browser_mode_never_backs_off() {
 
 #[tokio::test]
 async fn read_timeout_reconnects_and_says_a_browser_would_wait() {
-    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse_steps(vec![Step::Send(b": hi\n".to_vec()), Step::Hang]) } else { Reply::status(204) }).await;
+    let fx = Fixture::start(|n, _| {
+        if n == 0 {
+            Reply::sse_steps(vec![Step::Send(b": hi\n".to_vec()), Step::Hang])
+        } else {
+            Reply::status(204)
+        }
+    })
+    .await;
     let (_hub, sub) = start_feed(FeedConfig { read_timeout_ms: 300, ..cfg(fx.url("/"), Mode::Persistent) });
     let rs = collect_until(&sub, is_closed).await;
-    let reason = rs.iter().find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None }).unwrap();
+    let reason = rs
+        .iter()
+        .find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None })
+        .unwrap();
     assert!(reason.contains("read timeout") && reason.contains("a browser"), "{reason}");
 }
 
@@ -340,7 +371,9 @@ async fn restart_drops_the_connection_and_reconnects_now() {
 
 #[tokio::test]
 async fn open_record_carries_status_and_lowercase_headers() {
-    let fx = Fixture::start(|n, _| if n == 0 { Reply::sse("").header("X-Server", "fixture") } else { Reply::status(204) }).await;
+    let fx =
+        Fixture::start(|n, _| if n == 0 { Reply::sse("").header("X-Server", "fixture") } else { Reply::status(204) })
+            .await;
     let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
     let rs = collect_until(&sub, is_closed).await;
     let Body::Open { status, headers } = &rs[1].body else { panic!("{:?}", rs[1]) };
@@ -353,9 +386,12 @@ async fn open_record_carries_status_and_lowercase_headers() {
 async fn oversized_event_is_reported_and_the_stream_goes_on() {
     let big = format!("data: {}\n\ndata: small\n\n", "x".repeat(4096));
     let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&big) } else { Reply::status(204) }).await;
-    let (_hub, sub) = start_feed(FeedConfig { max_line_bytes: 2048, max_event_bytes: 2048, ..cfg(fx.url("/"), Mode::Browser) });
+    let (_hub, sub) =
+        start_feed(FeedConfig { max_line_bytes: 2048, max_event_bytes: 2048, ..cfg(fx.url("/"), Mode::Browser) });
     let rs = collect_until(&sub, is_closed).await;
-    assert!(rs.iter().any(|r| matches!(&r.body, Body::Error { reason } if reason.contains("a line") && reason.contains("2048"))));
+    assert!(rs
+        .iter()
+        .any(|r| matches!(&r.body, Body::Error { reason } if reason.contains("a line") && reason.contains("2048"))));
     assert_eq!(events(&rs), [("message".to_string(), String::new(), "small".to_string())]);
 }
 

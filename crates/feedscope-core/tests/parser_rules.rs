@@ -117,7 +117,10 @@ fn cr_in_last_byte_and_empty_next_read_keeps_swallowing_lf() {
 // 4. Empty lines and comments
 #[test]
 fn comment_lines_are_reported_not_dispatched() {
-    assert_eq!(items(b": heartbeat\n:\ndata: x\n\n"), [Item::Comment(" heartbeat".into()), Item::Comment("".into()), msg("x")]);
+    assert_eq!(
+        items(b": heartbeat\n:\ndata: x\n\n"),
+        [Item::Comment(" heartbeat".into()), Item::Comment("".into()), msg("x")]
+    );
 }
 
 #[test]
@@ -208,7 +211,15 @@ fn retry_with_leading_zeros_is_decimal() {
 
 #[test]
 fn retry_that_is_not_all_digits_is_ignored() {
-    for bad in [&b"retry: +5\n"[..], b"retry: 5ms\n", b"retry:  5\n", b"retry: -1\n", b"retry: 1.5\n", b"retry:\n", b"retry: \xd9\xa3\n"] {
+    for bad in [
+        &b"retry: +5\n"[..],
+        b"retry: 5ms\n",
+        b"retry:  5\n",
+        b"retry: -1\n",
+        b"retry: 1.5\n",
+        b"retry:\n",
+        b"retry: \xd9\xa3\n",
+    ] {
         assert_eq!(items(bad), [], "{:?}", String::from_utf8_lossy(bad));
     }
 }
@@ -328,7 +339,8 @@ fn overlong_line_arriving_in_pieces_is_discarded_and_reported_once() {
 
 #[test]
 fn event_larger_than_limit_is_discarded_but_its_id_applies() {
-    let (out, last) = parse_all(b"id: 9\ndata: 0123456789\ndata: 0123456789\ndata: 0123456789\n\ndata: ok\n\n", small());
+    let (out, last) =
+        parse_all(b"id: 9\ndata: 0123456789\ndata: 0123456789\ndata: 0123456789\n\ndata: ok\n\n", small());
     assert_eq!(out, [Item::TooLarge { what: Oversize::Event, limit: 32 }, ev("message", "9", "ok")]);
     assert_eq!(&*last, "9");
 }

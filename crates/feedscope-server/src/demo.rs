@@ -58,21 +58,13 @@ pub struct DemoOptions {
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions {
-            heartbeat: Duration::from_secs(15),
-            rate: 4.0,
-            drop_every: 10,
-        }
+        DemoOptions { heartbeat: Duration::from_secs(15), rate: 4.0, drop_every: 10 }
     }
 }
 
 impl DemoOptions {
     fn sanitized(mut self) -> Self {
-        self.rate = if self.rate.is_nan() {
-            DemoOptions::default().rate
-        } else {
-            self.rate.clamp(MIN_RATE, MAX_RATE)
-        };
+        self.rate = if self.rate.is_nan() { DemoOptions::default().rate } else { self.rate.clamp(MIN_RATE, MAX_RATE) };
         self.drop_every = self.drop_every.max(1);
         self
     }
@@ -106,48 +98,27 @@ async fn index(State(opts): State<Arc<DemoOptions>>) -> Response {
         max = MAX_RATE,
         hb = opts.heartbeat,
     );
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text).into_response()
 }
 
-async fn events(
-    State(opts): State<Arc<DemoOptions>>,
-    Query(params): Params,
-    headers: HeaderMap,
-) -> Response {
+async fn events(State(opts): State<Arc<DemoOptions>>, Query(params): Params, headers: HeaderMap) -> Response {
     start_stream(&opts, &params, &headers, opts.rate, None)
 }
 
-async fn flaky(
-    State(opts): State<Arc<DemoOptions>>,
-    Query(params): Params,
-    headers: HeaderMap,
-) -> Response {
+async fn flaky(State(opts): State<Arc<DemoOptions>>, Query(params): Params, headers: HeaderMap) -> Response {
     let drop_every = match params.get("drop_every") {
         None => opts.drop_every,
         Some(text) => match text.trim().parse::<u64>() {
             Ok(n) if n >= 1 => n,
             _ => {
-                return bad_request(format!(
-                    "drop_every must be a whole number of events, at least 1, not {text:?}\n"
-                ))
+                return bad_request(format!("drop_every must be a whole number of events, at least 1, not {text:?}\n"))
             }
         },
     };
     start_stream(&opts, &params, &headers, opts.rate, Some(drop_every))
 }
 
-async fn firehose(
-    State(opts): State<Arc<DemoOptions>>,
-    Query(params): Params,
-    headers: HeaderMap,
-) -> Response {
+async fn firehose(State(opts): State<Arc<DemoOptions>>, Query(params): Params, headers: HeaderMap) -> Response {
     start_stream(&opts, &params, &headers, FIREHOSE_RATE, None)
 }
 
@@ -212,11 +183,7 @@ impl Generator {
     fn new(first_id: u64) -> Self {
         let mut rng = first_id ^ 0x5EED_F33D_C0DE_0001;
         let offset = (splitmix64(&mut rng) % 2001) as i64 - 1000;
-        Generator {
-            next_id: first_id,
-            price_cents: 10_000 + offset,
-            rng,
-        }
+        Generator { next_id: first_id, price_cents: 10_000 + offset, rng }
     }
 
     /// Appends the next event block to `out`.
@@ -239,18 +206,8 @@ impl Generator {
                 let json = serde_json::to_string(&quote).unwrap_or_default();
                 encode_event(out, "price", Some(&id_text), &json);
             }
-            3 => encode_event(
-                out,
-                "chat",
-                Some(&id_text),
-                CHAT[(round % CHAT.len() as u64) as usize],
-            ),
-            _ => encode_event(
-                out,
-                "message",
-                Some(&id_text),
-                &format!("hello from the feedscope demo, event {id}"),
-            ),
+            3 => encode_event(out, "chat", Some(&id_text), CHAT[(round % CHAT.len() as u64) as usize]),
+            _ => encode_event(out, "message", Some(&id_text), &format!("hello from the feedscope demo, event {id}")),
         }
     }
 }
@@ -318,11 +275,7 @@ impl DemoStream {
         DemoStream {
             phase: Phase::Prelude,
             generator: Generator::new(first_id),
-            pacer: Pacer {
-                rate,
-                start: now,
-                sent: 0,
-            },
+            pacer: Pacer { rate, start: now, sent: 0 },
             heartbeat: (!heartbeat.is_zero()).then(|| (heartbeat, now + heartbeat)),
             remaining: drop_after,
         }
@@ -348,9 +301,7 @@ impl DemoStream {
                 Phase::Dropping => {
                     tokio::time::sleep(DROP_PAUSE).await;
                     self.phase = Phase::Done;
-                    return Some(Err(io::Error::other(
-                        "the demo's /flaky stream drops its connection on purpose",
-                    )));
+                    return Some(Err(io::Error::other("the demo's /flaky stream drops its connection on purpose")));
                 }
                 Phase::Done => return None,
                 Phase::Running => {}
@@ -437,14 +388,10 @@ mod tests {
     #[test]
     fn price_is_json_with_symbol_price_and_change() {
         for item in events(1, 40) {
-            if let Item::Event {
-                event_type, data, ..
-            } = item
-            {
+            if let Item::Event { event_type, data, .. } = item {
                 if &*event_type == "price" {
                     assert!(data.starts_with(r#"{"symbol":"FSC","price":"#), "{data}");
-                    let v: serde_json::Value =
-                        serde_json::from_str(&data).expect("price data is JSON");
+                    let v: serde_json::Value = serde_json::from_str(&data).expect("price data is JSON");
                     assert!(v["price"].as_f64().is_some_and(|p| p >= 1.0));
                     assert!(v["change"].as_f64().is_some_and(|c| c.abs() <= 0.25 + 1e-9));
                 }
@@ -473,30 +420,9 @@ mod tests {
 
     #[test]
     fn options_are_clamped_at_the_boundary() {
-        let o = DemoOptions {
-            heartbeat: Duration::ZERO,
-            rate: f64::NAN,
-            drop_every: 0,
-        }
-        .sanitized();
+        let o = DemoOptions { heartbeat: Duration::ZERO, rate: f64::NAN, drop_every: 0 }.sanitized();
         assert_eq!((o.rate, o.drop_every), (4.0, 1));
-        assert_eq!(
-            DemoOptions {
-                rate: 1e9,
-                ..Default::default()
-            }
-            .sanitized()
-            .rate,
-            MAX_RATE
-        );
-        assert_eq!(
-            DemoOptions {
-                rate: -1.0,
-                ..Default::default()
-            }
-            .sanitized()
-            .rate,
-            MIN_RATE
-        );
+        assert_eq!(DemoOptions { rate: 1e9, ..Default::default() }.sanitized().rate, MAX_RATE);
+        assert_eq!(DemoOptions { rate: -1.0, ..Default::default() }.sanitized().rate, MIN_RATE);
     }
 }

@@ -89,10 +89,7 @@ async fn accept_loop(listener: TcpListener, router: Router, stop_rx: oneshot::Re
     }
     drop(listener);
     let _ = closing_tx.send(true);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async { while conns.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         conns.shutdown().await;
     }
@@ -102,8 +99,7 @@ async fn serve_connection(stream: TcpStream, router: Router, mut closing: watch:
     // Small event chunks should leave at once rather than wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
     let service = TowerToHyperService::new(router);
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     // Connection errors (a client that went away, a body aborted on purpose by /flaky) are the
     // normal end of a connection here, not something to report.
@@ -128,10 +124,7 @@ where
     (
         StatusCode::OK,
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/event-stream"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         Body::from_stream(chunks),
@@ -141,13 +134,6 @@ where
 
 /// A `400 Bad Request` with a plain-text explanation.
 pub(crate) fn bad_request(message: String) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        )],
-        message,
-    )
+    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], message)
         .into_response()
 }

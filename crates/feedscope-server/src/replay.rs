@@ -49,30 +49,18 @@ pub enum ReplayError {
 /// Reads an NDJSON log: one record per line, blank lines ignored, CRLF and a leading BOM
 /// accepted. The first malformed line is an error naming its line number.
 pub fn load(path: &Path) -> Result<Vec<Record>, ReplayError> {
-    let bytes = std::fs::read(path).map_err(|source| ReplayError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| ReplayError::Io { path: path.to_owned(), source })?;
     let mut records = Vec::new();
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = index + 1;
-        let line = std::str::from_utf8(raw).map_err(|e| ReplayError::BadLine {
-            line_no,
-            reason: format!("not valid UTF-8 ({e})"),
-        })?;
-        let line = if index == 0 {
-            line.strip_prefix('\u{FEFF}').unwrap_or(line)
-        } else {
-            line
-        };
+        let line = std::str::from_utf8(raw)
+            .map_err(|e| ReplayError::BadLine { line_no, reason: format!("not valid UTF-8 ({e})") })?;
+        let line = if index == 0 { line.strip_prefix('\u{FEFF}').unwrap_or(line) } else { line };
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let record = Record::from_json(line).map_err(|e| ReplayError::BadLine {
-            line_no,
-            reason: json_reason(&e),
-        })?;
+        let record = Record::from_json(line).map_err(|e| ReplayError::BadLine { line_no, reason: json_reason(&e) })?;
         records.push(record);
     }
     Ok(records)
@@ -94,10 +82,7 @@ fn json_reason(e: &serde_json::Error) -> String {
 /// records' timestamps are divided by `speed`; `speed` <= 0, NaN or infinite sends everything
 /// at once. The response ends when the log is exhausted.
 pub fn router(records: Vec<Record>, speed: f64) -> Router {
-    let plan = Plan {
-        records: merge_feeds(records),
-        speed: (speed.is_finite() && speed > 0.0).then_some(speed),
-    };
+    let plan = Plan { records: merge_feeds(records), speed: (speed.is_finite() && speed > 0.0).then_some(speed) };
     Router::new().fallback(replay).with_state(Arc::new(plan))
 }
 
@@ -109,10 +94,7 @@ struct Plan {
 }
 
 fn servable(record: &Record) -> bool {
-    matches!(
-        record.body,
-        Body::Event { .. } | Body::Comment { .. } | Body::Retry { .. }
-    )
+    matches!(record.body, Body::Event { .. } | Body::Comment { .. } | Body::Retry { .. })
 }
 
 /// Keeps each feed's own order and interleaves the feeds by timestamp, ties in file order.
@@ -128,19 +110,13 @@ fn merge_feeds(records: Vec<Record>) -> Vec<Record> {
         feeds[index].push_back((position, record));
     }
     if feeds.len() <= 1 {
-        return feeds
-            .pop()
-            .map(|feed| feed.into_iter().map(|(_, r)| r).collect())
-            .unwrap_or_default();
+        return feeds.pop().map(|feed| feed.into_iter().map(|(_, r)| r).collect()).unwrap_or_default();
     }
     let mut merged = Vec::with_capacity(feeds.iter().map(VecDeque::len).sum());
     while let Some(feed) = feeds
         .iter_mut()
         .filter(|feed| !feed.is_empty())
-        .min_by_key(|feed| {
-            feed.front()
-                .map(|(position, record)| (record.ts, *position))
-        })
+        .min_by_key(|feed| feed.front().map(|(position, record)| (record.ts, *position)))
     {
         if let Some((_, record)) = feed.pop_front() {
             merged.push(record);
@@ -151,9 +127,8 @@ fn merge_feeds(records: Vec<Record>) -> Vec<Record> {
 
 async fn replay(State(plan): State<Arc<Plan>>, headers: HeaderMap) -> Response {
     // Browsers send the id as UTF-8 bytes, which `HeaderValue::to_str` would refuse.
-    let last_event_id: Option<Arc<str>> = headers
-        .get("last-event-id")
-        .map(|v| Arc::from(String::from_utf8_lossy(v.as_bytes()).as_ref()));
+    let last_event_id: Option<Arc<str>> =
+        headers.get("last-event-id").map(|v| Arc::from(String::from_utf8_lossy(v.as_bytes()).as_ref()));
     let start = match &last_event_id {
         Some(wanted) => plan
             .records
@@ -210,20 +185,12 @@ impl ReplayStream {
             let now = Instant::now();
             let mut out = String::new();
             let mut written = 0;
-            while written < MAX_BATCH
-                && self.next < self.plan.records.len()
-                && self.due(self.next) <= now
-            {
+            while written < MAX_BATCH && self.next < self.plan.records.len() && self.due(self.next) <= now {
                 let record = &self.plan.records[self.next];
                 self.next += 1;
                 written += 1;
                 match &record.body {
-                    Body::Event {
-                        event_type,
-                        id,
-                        data,
-                        ..
-                    } => {
+                    Body::Event { event_type, id, data, .. } => {
                         let id_line = (*id != self.client_id).then_some(&**id);
                         encode_event(&mut out, event_type, id_line, data);
                         self.client_id = id.clone();
@@ -252,12 +219,7 @@ mod tests {
         Record::new(
             Arc::from(feed),
             Timestamp(ts),
-            Body::Event {
-                seq: 1,
-                event_type: Arc::from("message"),
-                id: Arc::from(id),
-                data: id.to_owned(),
-            },
+            Body::Event { seq: 1, event_type: Arc::from("message"), id: Arc::from(id), data: id.to_owned() },
         )
     }
 
@@ -288,14 +250,7 @@ mod tests {
     fn one_feed_keeps_file_order_and_drops_connection_records() {
         let records = vec![
             event("a", 30, "1"),
-            Record::new(
-                Arc::from("a"),
-                Timestamp(31),
-                Body::Closed {
-                    reason: "stopped".into(),
-                    fatal: false,
-                },
-            ),
+            Record::new(Arc::from("a"), Timestamp(31), Body::Closed { reason: "stopped".into(), fatal: false }),
             event("a", 20, "2"),
         ];
         assert_eq!(ids(&merge_feeds(records)), ["1", "2"]);

@@ -11,10 +11,7 @@ use feedscope_server::demo::{router, DemoOptions};
 use futures_util::StreamExt;
 
 fn ids(events: &[(String, String, String)]) -> Vec<u64> {
-    events
-        .iter()
-        .map(|(_, id, _)| id.parse().expect("numeric id"))
-        .collect()
+    events.iter().map(|(_, id, _)| id.parse().expect("numeric id")).collect()
 }
 
 #[tokio::test]
@@ -23,16 +20,8 @@ async fn events_is_an_event_stream_of_every_type_with_increasing_ids() {
     let got = fetch_events(&server.url("/events?rate=2000"), None, 24).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.content_type(), "text/event-stream");
-    assert_eq!(
-        got.headers
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok()),
-        Some("no-cache")
-    );
-    assert_eq!(
-        got.items[..2],
-        [Item::Retry(2000), Item::Comment(" feedscope demo".into())]
-    );
+    assert_eq!(got.headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-cache"));
+    assert_eq!(got.items[..2], [Item::Retry(2000), Item::Comment(" feedscope demo".into())]);
 
     let events = got.events();
     let types: BTreeSet<&str> = events.iter().map(|(t, _, _)| t.as_str()).collect();
@@ -44,10 +33,7 @@ async fn events_is_an_event_stream_of_every_type_with_increasing_ids() {
             "price" => {
                 let quote: serde_json::Value = serde_json::from_str(data).expect("price is JSON");
                 assert_eq!(quote["symbol"], "FSC");
-                assert!(
-                    quote["price"].is_f64() && quote["change"].is_f64(),
-                    "{data}"
-                );
+                assert!(quote["price"].is_f64() && quote["change"].is_f64(), "{data}");
             }
             "tick" => assert!(data.parse::<u64>().is_ok(), "{data:?}"),
             _ => {}
@@ -89,12 +75,7 @@ async fn flaky_ends_the_connection_after_drop_every_events_and_resumes() {
 
 #[tokio::test]
 async fn flaky_uses_the_options_drop_every_by_default() {
-    let server = start(router(DemoOptions {
-        drop_every: 3,
-        rate: 5000.0,
-        ..DemoOptions::default()
-    }))
-    .await;
+    let server = start(router(DemoOptions { drop_every: 3, rate: 5000.0, ..DemoOptions::default() })).await;
     let got = fetch_all(&server.url("/flaky"), None).await;
     assert!(got.ended);
     assert_eq!(ids(&got.events()), [1, 2, 3]);
@@ -103,18 +84,10 @@ async fn flaky_uses_the_options_drop_every_by_default() {
 
 #[tokio::test]
 async fn heartbeat_comments_arrive_between_events() {
-    let opts = DemoOptions {
-        heartbeat: Duration::from_millis(5),
-        rate: 1.0,
-        ..DemoOptions::default()
-    };
+    let opts = DemoOptions { heartbeat: Duration::from_millis(5), rate: 1.0, ..DemoOptions::default() };
     let server = start(router(opts)).await;
     let got = fetch_until(&server.url("/events"), None, |items| {
-        items
-            .iter()
-            .filter(|item| **item == Item::Comment(" heartbeat".into()))
-            .count()
-            >= 2
+        items.iter().filter(|item| **item == Item::Comment(" heartbeat".into())).count() >= 2
     })
     .await;
     assert!(!got.ended);
@@ -138,20 +111,13 @@ async fn firehose_sends_thousands_of_contiguous_events() {
 #[tokio::test]
 async fn bad_query_values_are_refused_with_400() {
     let server = start(router(DemoOptions::default())).await;
-    for path in [
-        "/events?rate=0",
-        "/events?rate=abc",
-        "/events?rate=200000",
-        "/firehose?rate=-5",
-        "/flaky?drop_every=0",
-    ] {
+    for path in
+        ["/events?rate=0", "/events?rate=abc", "/events?rate=200000", "/firehose?rate=-5", "/flaky?drop_every=0"]
+    {
         let response = reqwest::get(server.url(path)).await.expect("request");
         assert_eq!(response.status().as_u16(), 400, "{path}");
         let text = response.text().await.expect("body");
-        assert!(
-            text.contains("rate") || text.contains("drop_every"),
-            "{path}: {text}"
-        );
+        assert!(text.contains("rate") || text.contains("drop_every"), "{path}: {text}");
     }
     server.shutdown().await;
 }
@@ -161,9 +127,7 @@ async fn index_lists_the_paths() {
     let server = start(router(DemoOptions::default())).await;
     let response = reqwest::get(server.url("/")).await.expect("request");
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .is_ok_and(|v| v.starts_with("text/plain")));
+    assert!(response.headers()["content-type"].to_str().is_ok_and(|v| v.starts_with("text/plain")));
     let text = response.text().await.expect("body");
     for path in ["/events", "/flaky", "/firehose"] {
         assert!(text.contains(path), "{text}");
@@ -181,12 +145,6 @@ async fn shutdown_drops_open_streams_and_stops_listening() {
     server.shutdown().await;
     // The open stream ends (maybe after a few buffered chunks) instead of hanging.
     let guard = common::HANG_GUARD;
-    while let Some(Ok(_)) = tokio::time::timeout(guard, body.next())
-        .await
-        .expect("stream ends after shutdown")
-    {}
-    assert!(
-        reqwest::get(&url).await.is_err(),
-        "nothing listens after shutdown"
-    );
+    while let Some(Ok(_)) = tokio::time::timeout(guard, body.next()).await.expect("stream ends after shutdown") {}
+    assert!(reqwest::get(&url).await.is_err(), "nothing listens after shutdown");
 }

@@ -29,11 +29,8 @@ const LOG: &str = r#"{"kind":"connecting","feed":"demo","ts":"2025-11-26T04:33:0
 
 fn temp_log(contents: &str) -> PathBuf {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "feedscope-server-replay-{}-{}.ndjson",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    let name =
+        format!("feedscope-server-replay-{}-{}.ndjson", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
     let path = std::env::temp_dir().join(name);
     std::fs::write(&path, contents).expect("write temp log");
     path
@@ -50,12 +47,7 @@ fn recorded_events(records: &[Record]) -> Vec<(String, String, String)> {
     records
         .iter()
         .filter_map(|r| match &r.body {
-            Body::Event {
-                event_type,
-                id,
-                data,
-                ..
-            } => Some((event_type.to_string(), id.to_string(), data.clone())),
+            Body::Event { event_type, id, data, .. } => Some((event_type.to_string(), id.to_string(), data.clone())),
             _ => None,
         })
         .collect()
@@ -79,32 +71,20 @@ fn load_accepts_crlf_line_ends() {
 fn malformed_line_is_an_error_naming_its_line_number() {
     let log = LOG.replacen(r#"{"kind":"comment""#, r#"{"kind":"comment" oops"#, 1);
     let err = load_str(&log).expect_err("line 4 is broken");
-    assert!(
-        matches!(err, ReplayError::BadLine { line_no: 4, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, ReplayError::BadLine { line_no: 4, .. }), "{err:?}");
     assert!(err.to_string().contains("line 4"), "{err}");
 
-    let err = load_str("\n{\"kind\":\"nope\",\"feed\":\"f\",\"ts\":\"1970-01-01T00:00:00Z\"}\n")
-        .expect_err("unknown kind");
-    assert!(
-        matches!(err, ReplayError::BadLine { line_no: 2, .. }),
-        "{err:?}"
-    );
+    let err =
+        load_str("\n{\"kind\":\"nope\",\"feed\":\"f\",\"ts\":\"1970-01-01T00:00:00Z\"}\n").expect_err("unknown kind");
+    assert!(matches!(err, ReplayError::BadLine { line_no: 2, .. }), "{err:?}");
 }
 
 #[test]
 fn missing_file_is_an_io_error_naming_the_path() {
-    let path = std::env::temp_dir().join(format!(
-        "feedscope-server-missing-{}.ndjson",
-        std::process::id()
-    ));
+    let path = std::env::temp_dir().join(format!("feedscope-server-missing-{}.ndjson", std::process::id()));
     let err = load(&path).expect_err("no such file");
     assert!(matches!(err, ReplayError::Io { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains(&path.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
 }
 
 #[tokio::test]

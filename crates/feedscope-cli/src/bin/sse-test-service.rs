@@ -16,9 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::Parser;
-use feedscope_core::{
-    Body, FeedConfig, Header, HistoryLimits, Hub, Mode, Subscription, SubscriptionItem,
-};
+use feedscope_core::{Body, FeedConfig, Header, HistoryLimits, Hub, Mode, Subscription, SubscriptionItem};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
@@ -48,9 +46,7 @@ const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, clap::Parser)]
-#[command(
-    about = "SSE contract-test service: drives the Feedscope engine for a contract-test harness"
-)]
+#[command(about = "SSE contract-test service: drives the Feedscope engine for a contract-test harness")]
 struct Args {
     /// Port to listen on (0 picks a free one; the address is printed on stdout).
     #[arg(long, default_value_t = 8000)]
@@ -114,12 +110,7 @@ async fn run(args: Args) -> Result<(), String> {
         .no_proxy()
         .timeout(CALLBACK_TIMEOUT)
         .build()
-        .map_err(|e| {
-            format!(
-                "cannot build the HTTP client for callbacks: {}",
-                error_chain(&e)
-            )
-        })?;
+        .map_err(|e| format!("cannot build the HTTP client for callbacks: {}", error_chain(&e)))?;
     let service = Arc::new(Service {
         hub: Hub::new(),
         http,
@@ -135,9 +126,7 @@ async fn run(args: Args) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
     let mut stdout = std::io::stdout();
     // The test harness (and our own tests with `--port 0`) read the port from this line.
     writeln!(stdout, "listening on http://{addr}")
@@ -155,13 +144,7 @@ async fn run(args: Args) -> Result<(), String> {
         () = forced => eprintln!("sse-test-service: connections still open after {SHUTDOWN_GRACE:?}; exiting anyway"),
     }
 
-    let streams: Vec<Stream> = service
-        .streams
-        .lock()
-        .expect("streams lock")
-        .drain()
-        .map(|(_, s)| s)
-        .collect();
+    let streams: Vec<Stream> = service.streams.lock().expect("streams lock").drain().map(|(_, s)| s).collect();
     for s in &streams {
         s.cancel.cancel();
     }
@@ -192,34 +175,25 @@ async fn create(State(service): State<Arc<Service>>, headers: HeaderMap, body: B
         Err(e) => return bad_request(format!("invalid stream parameters: {e}")),
     };
     let callback_base = match reqwest::Url::parse(params.callback_url.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => {
-            params.callback_url.trim().trim_end_matches('/').to_owned()
-        }
-        Ok(u) => {
-            return bad_request(format!(
-                "callbackUrl must be http or https, not {:?}",
-                u.scheme()
-            ))
-        }
-        Err(e) => {
-            return bad_request(format!(
-                "invalid callbackUrl {:?}: {e}",
-                params.callback_url
-            ))
-        }
+        Ok(u) if matches!(u.scheme(), "http" | "https") => params.callback_url.trim().trim_end_matches('/').to_owned(),
+        Ok(u) => return bad_request(format!("callbackUrl must be http or https, not {:?}", u.scheme())),
+        Err(e) => return bad_request(format!("invalid callbackUrl {:?}: {e}", params.callback_url)),
     };
     let config = feed_config(&params);
     if let Err(e) = config.validate() {
-        return bad_request(format!("invalid stream parameters ({}): {e}", e.field()));
+        // Name the parameter as the harness spells it, not as FeedConfig does.
+        let param = match e.field() {
+            "url" => "streamUrl",
+            "last_event_id" => "lastEventId",
+            other => other,
+        };
+        return bad_request(format!("invalid {param}: {e}"));
     }
 
     let id = service.next_id.fetch_add(1, Ordering::Relaxed);
     let feed = format!("stream-{id}");
     // History is unused here but the hub keeps one per feed: keep it small.
-    let limits = HistoryLimits {
-        max_records: 1024,
-        max_bytes: 64 << 20,
-    };
+    let limits = HistoryLimits { max_records: 1024, max_bytes: 64 << 20 };
     if let Err(e) = service.hub.add(&feed, config, limits) {
         return bad_request(format!("cannot create the stream: {e}"));
     }
@@ -227,27 +201,12 @@ async fn create(State(service): State<Arc<Service>>, headers: HeaderMap, body: B
     let subscription = service.hub.subscribe(Some(&feed), QUEUE_CAPACITY);
     if let Err(e) = service.hub.start(&feed) {
         let _ = service.hub.remove(&feed);
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot start the stream: {e}"),
-        )
-            .into_response();
+        return (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot start the stream: {e}")).into_response();
     }
     let cancel = CancellationToken::new();
-    let sender = CallbackSender {
-        http: service.http.clone(),
-        base: callback_base,
-        next: 1,
-    };
+    let sender = CallbackSender { http: service.http.clone(), base: callback_base, next: 1 };
     let callbacks = tokio::spawn(forward(subscription, sender, cancel.clone()));
-    service.streams.lock().expect("streams lock").insert(
-        id,
-        Stream {
-            feed,
-            cancel,
-            callbacks,
-        },
-    );
+    service.streams.lock().expect("streams lock").insert(id, Stream { feed, cancel, callbacks });
     eprintln!(
         "sse-test-service: stream {id} ({}) on {}",
         params.tag.as_deref().unwrap_or("untagged"),
@@ -264,45 +223,23 @@ async fn create(State(service): State<Arc<Service>>, headers: HeaderMap, body: B
     };
     match HeaderValue::from_str(&location).or_else(|_| HeaderValue::from_str(&path)) {
         Ok(v) => (StatusCode::CREATED, [(header::LOCATION, v)]).into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot name the stream resource: {e}"),
-        )
-            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot name the stream resource: {e}")).into_response(),
     }
 }
 
 /// The harness's parameters as a feed: `browser` mode, deterministic delays, no read timeout unless asked.
 fn feed_config(p: &CreateStream) -> FeedConfig {
-    let mut headers: Vec<Header> = p
-        .headers
-        .iter()
-        .flatten()
-        .map(|(name, value)| Header {
-            name: name.clone(),
-            value: value.clone(),
-        })
-        .collect();
+    let mut headers: Vec<Header> =
+        p.headers.iter().flatten().map(|(name, value)| Header { name: name.clone(), value: value.clone() }).collect();
     let body = p.body.clone().filter(|b| !b.is_empty());
     // The suite lets a client pick text/plain when it sends a body without a Content-Type.
-    if body.is_some()
-        && !headers
-            .iter()
-            .any(|h| h.name.eq_ignore_ascii_case("content-type"))
-    {
-        headers.push(Header {
-            name: "content-type".into(),
-            value: "text/plain; charset=utf-8".into(),
-        });
+    if body.is_some() && !headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
+        headers.push(Header { name: "content-type".into(), value: "text/plain; charset=utf-8".into() });
     }
     let defaults = FeedConfig::default();
     FeedConfig {
         url: p.stream_url.clone(),
-        method: p
-            .method
-            .clone()
-            .filter(|m| !m.is_empty())
-            .unwrap_or(defaults.method.clone()),
+        method: p.method.clone().filter(|m| !m.is_empty()).unwrap_or(defaults.method.clone()),
         headers,
         body,
         last_event_id: p.last_event_id.clone().unwrap_or_default(),
@@ -316,11 +253,7 @@ fn feed_config(p: &CreateStream) -> FeedConfig {
 
 /// `POST /streams/{id}`: `restart` reconnects at once; `listen` is accepted and does nothing,
 /// since every event type already reaches the callback.
-async fn command(
-    State(service): State<Arc<Service>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn command(State(service): State<Arc<Service>>, Path(id): Path<String>, body: Bytes) -> Response {
     let Some(feed) = find(&service, &id) else {
         return (StatusCode::NOT_FOUND, format!("no stream {id:?}")).into_response();
     };
@@ -334,23 +267,16 @@ async fn command(
             Err(e) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
         },
         "listen" => StatusCode::NO_CONTENT.into_response(),
-        other => bad_request(format!(
-            "unknown command {other:?}: this service knows `restart`"
-        )),
+        other => bad_request(format!("unknown command {other:?}: this service knows `restart`")),
     }
 }
 
 /// `DELETE /streams/{id}`: stops that client; once this answers, it sends no more callbacks.
 async fn close(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Response {
-    let stream = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| service.streams.lock().expect("streams lock").remove(&n));
+    let stream = id.parse::<u64>().ok().and_then(|n| service.streams.lock().expect("streams lock").remove(&n));
     let Some(stream) = stream else {
         return (StatusCode::NOT_FOUND, format!("no stream {id:?}")).into_response();
     };
-    return StatusCode::OK.into_response();
-    #[allow(unreachable_code)]
     stream.cancel.cancel();
     if let Err(e) = stream.callbacks.await {
         eprintln!("sse-test-service: the callback task of stream {id} failed: {e}");
@@ -364,12 +290,7 @@ async fn close(State(service): State<Arc<Service>>, Path(id): Path<String>) -> R
 
 fn find(service: &Service, id: &str) -> Option<String> {
     let n = id.parse::<u64>().ok()?;
-    service
-        .streams
-        .lock()
-        .expect("streams lock")
-        .get(&n)
-        .map(|s| s.feed.clone())
+    service.streams.lock().expect("streams lock").get(&n).map(|s| s.feed.clone())
 }
 
 fn bad_request(message: String) -> Response {
@@ -397,24 +318,14 @@ impl CallbackSender {
             .await;
         match sent {
             Ok(resp) if resp.status().is_success() => {}
-            Ok(resp) => eprintln!(
-                "sse-test-service: callback {url} answered HTTP {}",
-                resp.status()
-            ),
-            Err(e) => eprintln!(
-                "sse-test-service: callback {url} failed: {}",
-                error_chain(&e)
-            ),
+            Ok(resp) => eprintln!("sse-test-service: callback {url} answered HTTP {}", resp.status()),
+            Err(e) => eprintln!("sse-test-service: callback {url} failed: {}", error_chain(&e)),
         }
     }
 }
 
 /// Turns the feed's records into callbacks until the feed closes or the stream is deleted.
-async fn forward(
-    subscription: Subscription,
-    mut sender: CallbackSender,
-    cancel: CancellationToken,
-) {
+async fn forward(subscription: Subscription, mut sender: CallbackSender, cancel: CancellationToken) {
     loop {
         let item = tokio::select! {
             biased;
@@ -423,32 +334,15 @@ async fn forward(
         };
         let (message, last) = match item {
             SubscriptionItem::Record(record) => match &record.body {
-                Body::Event {
-                    event_type,
-                    id,
-                    data,
-                    ..
-                } => (
-                    Some(
-                        json!({"kind": "event", "event": {"type": &**event_type, "data": data, "id": &**id}}),
-                    ),
-                    false,
-                ),
-                Body::Comment { text } => {
-                    (Some(json!({"kind": "comment", "comment": text})), false)
+                Body::Event { event_type, id, data, .. } => {
+                    (Some(json!({"kind": "event", "event": {"type": &**event_type, "data": data, "id": &**id}})), false)
                 }
-                Body::Disconnected { reason, .. } => {
-                    (Some(json!({"kind": "error", "error": reason})), false)
-                }
+                Body::Comment { text } => (Some(json!({"kind": "comment", "comment": text})), false),
+                Body::Disconnected { reason, .. } => (Some(json!({"kind": "error", "error": reason})), false),
                 // A user's stop cancels this task first, so a `closed` seen here is the server's
                 // doing: a failure, or a 204 (which a browser's EventSource reports as an error too).
-                Body::Closed { reason, .. } => {
-                    (Some(json!({"kind": "error", "error": reason})), true)
-                }
-                Body::Connecting { .. }
-                | Body::Open { .. }
-                | Body::Retry { .. }
-                | Body::Error { .. } => (None, false),
+                Body::Closed { reason, .. } => (Some(json!({"kind": "error", "error": reason})), true),
+                Body::Connecting { .. } | Body::Open { .. } | Body::Retry { .. } | Body::Error { .. } => (None, false),
             },
             SubscriptionItem::Missed(n) => (
                 Some(json!({

@@ -190,14 +190,17 @@ impl Connection {
             req = req.body(body.clone());
         }
         let persistent = self.config.mode == Mode::Persistent;
-        let read_timeout = (self.config.read_timeout_ms > 0).then(|| Duration::from_millis(self.config.read_timeout_ms));
+        let read_timeout =
+            (self.config.read_timeout_ms > 0).then(|| Duration::from_millis(self.config.read_timeout_ms));
         let sent = tokio::select! {
             r = with_timeout(read_timeout, req.send()) => r,
             _ = restart.notified() => return Ok(Drop::Now("restart requested".into())),
         };
         let resp = match sent {
             Some(Ok(resp)) => resp,
-            Some(Err(e)) => return Ok(Drop::Retry { reason: format!("cannot connect to {url}: {}", error_chain(&e)), hint: None }),
+            Some(Err(e)) => {
+                return Ok(Drop::Retry { reason: format!("cannot connect to {url}: {}", error_chain(&e)), hint: None })
+            }
             None => {
                 return Ok(Drop::Retry {
                     reason: format!(
@@ -211,7 +214,11 @@ impl Connection {
         let status = resp.status();
         let content_type = resp.headers().get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let final_url = resp.url().to_string();
-        let status_text = format!("HTTP {}{}", status.as_u16(), status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default());
+        let status_text = format!(
+            "HTTP {}{}",
+            status.as_u16(),
+            status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default()
+        );
         if status.as_u16() == 204 {
             return Err((format!("{status_text} from {final_url}: the server asked the client to stop"), false));
         }
@@ -263,7 +270,10 @@ impl Connection {
                     emit(batch);
                 }
                 Some(Some(Err(e))) => {
-                    break Drop::Retry { reason: format!("connection to {final_url} lost: {}", error_chain(&e)), hint: None }
+                    break Drop::Retry {
+                        reason: format!("connection to {final_url} lost: {}", error_chain(&e)),
+                        hint: None,
+                    }
                 }
                 Some(None) => break Drop::Retry { reason: format!("{final_url} ended the stream"), hint: None },
                 None => {
@@ -299,7 +309,10 @@ impl Connection {
                     Body::Retry { ms }
                 }
                 Item::TooLarge { what, limit } => Body::Error {
-                    reason: format!("discarded {}: larger than the {limit}-byte limit; the stream goes on", what.described()),
+                    reason: format!(
+                        "discarded {}: larger than the {limit}-byte limit; the stream goes on",
+                        what.described()
+                    ),
                 },
             };
             records.push(Record::new(feed.clone(), ts, body));

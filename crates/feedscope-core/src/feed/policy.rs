@@ -63,7 +63,8 @@ impl Backoff {
         let base = self.retry_ms.max(100);
         let ceiling = base.saturating_mul(1u64 << failures.min(40)).min(self.max_ms.max(base));
         let floor = base.min(ceiling);
-        let ms = if self.jitter && ceiling > floor { floor + self.next_random() % (ceiling - floor + 1) } else { ceiling };
+        let ms =
+            if self.jitter && ceiling > floor { floor + self.next_random() % (ceiling - floor + 1) } else { ceiling };
         Duration::from_millis(ms)
     }
 

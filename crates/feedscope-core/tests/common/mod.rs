@@ -51,7 +51,11 @@ impl Reply {
     }
 
     pub fn status(status: u16) -> Reply {
-        Reply { status, headers: vec![("Content-Type".into(), "text/plain".into())], steps: vec![Step::Send(b"nope".to_vec())] }
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            steps: vec![Step::Send(b"nope".to_vec())],
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -189,7 +193,9 @@ pub async fn collect_until(sub: &Subscription, mut done: impl FnMut(&[Record]) -
         match tokio::time::timeout_at(deadline, sub.recv()).await {
             Ok(SubscriptionItem::Record(r)) => out.push((*r).clone()),
             Ok(SubscriptionItem::Missed(n)) => panic!("test subscriber missed {n} records"),
-            Err(_) => panic!("timed out; records so far:\n{}", out.iter().map(|r| r.to_json()).collect::<Vec<_>>().join("\n")),
+            Err(_) => {
+                panic!("timed out; records so far:\n{}", out.iter().map(|r| r.to_json()).collect::<Vec<_>>().join("\n"))
+            }
         }
     }
     out

@@ -34,10 +34,7 @@ impl Fetched {
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 }
 
@@ -45,32 +42,19 @@ pub fn events(items: &[Item]) -> Vec<(String, String, String)> {
     items
         .iter()
         .filter_map(|item| match item {
-            Item::Event {
-                event_type,
-                id,
-                data,
-            } => Some((event_type.to_string(), id.to_string(), data.clone())),
+            Item::Event { event_type, id, data } => Some((event_type.to_string(), id.to_string(), data.clone())),
             _ => None,
         })
         .collect()
 }
 
 /// GETs `url` and parses the body until `done(items)` holds or the body ends.
-pub async fn fetch_until(
-    url: &str,
-    last_event_id: Option<&str>,
-    done: impl Fn(&[Item]) -> bool,
-) -> Fetched {
-    let mut request = reqwest::Client::new()
-        .get(url)
-        .header("accept", "text/event-stream");
+pub async fn fetch_until(url: &str, last_event_id: Option<&str>, done: impl Fn(&[Item]) -> bool) -> Fetched {
+    let mut request = reqwest::Client::new().get(url).header("accept", "text/event-stream");
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id);
     }
-    let response = tokio::time::timeout(HANG_GUARD, request.send())
-        .await
-        .expect("server answers")
-        .expect("request");
+    let response = tokio::time::timeout(HANG_GUARD, request.send()).await.expect("server answers").expect("request");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = response.bytes_stream();
@@ -79,10 +63,7 @@ pub async fn fetch_until(
     let mut items = Vec::new();
     let mut ended = false;
     while !done(&items) {
-        match tokio::time::timeout(HANG_GUARD, body.next())
-            .await
-            .expect("server keeps sending")
-        {
+        match tokio::time::timeout(HANG_GUARD, body.next()).await.expect("server keeps sending") {
             Some(Ok(chunk)) => parser.feed(&chunk, &mut |item| items.push(item)),
             Some(Err(_)) | None => {
                 ended = true;
@@ -90,12 +71,7 @@ pub async fn fetch_until(
             }
         }
     }
-    Fetched {
-        status,
-        headers,
-        items,
-        ended,
-    }
+    Fetched { status, headers, items, ended }
 }
 
 /// GETs `url` until `count` events have arrived or the body ends.

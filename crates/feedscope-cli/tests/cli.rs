@@ -239,3 +239,24 @@ async fn replay_of_a_corrupt_log_names_the_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains('2'), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn proxy_settings_of_the_environment_are_honoured() {
+    // The fixture plays the proxy: it receives the request in absolute form.
+    let proxy = Fixture::start(|_, _| Reply::status(204)).await;
+    let proxy_url = proxy.url("");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["tail", "http://feed.example.invalid/events", "--format", "ndjson"])
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env("HTTP_PROXY", &proxy_url)
+            .env("http_proxy", &proxy_url)
+            .output()
+            .expect("run feedscope")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(proxy.requests()[0].path, "http://feed.example.invalid/events");
+}

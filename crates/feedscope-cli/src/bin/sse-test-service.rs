@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::Parser;
+use feedscope_core::feed::error_chain;
 use feedscope_core::{Body, FeedConfig, Header, HistoryLimits, Hub, Mode, Subscription, SubscriptionItem};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -363,19 +364,4 @@ async fn forward(subscription: Subscription, mut sender: CallbackSender, cancel:
             return;
         }
     }
-}
-
-/// An error and its causes on one line: reqwest's top-level message alone rarely says what failed.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let c = cause.to_string();
-        if !s.contains(&c) {
-            s.push_str(": ");
-            s.push_str(&c);
-        }
-        source = cause.source();
-    }
-    s
 }

@@ -329,7 +329,7 @@ async fn with_timeout<F: std::future::Future>(t: Option<Duration>, f: F) -> Opti
 }
 
 /// An error and its causes on one line: reqwest's top-level message alone rarely says what failed.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(cause) = src {

@@ -2,14 +2,17 @@
 //! and fans records out to subscribers that either keep up or are told how many they missed.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::Notify;
 
 use crate::feed::{self, Batch, ConfigError, Control, FeedConfig};
 use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page};
-use crate::record::{Record, Timestamp};
+use crate::record::{Body, Record, Timestamp};
+
+/// The `closed` reason of a feed the user stopped.
+pub const STOPPED: &str = "stopped by the user";
 
 /// Why a hub call failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +32,9 @@ struct FeedSlot {
     /// Event seq numbers are never reused, across stops and restarts.
     seq: Arc<AtomicU64>,
     running: Mutex<Option<Control>>,
+    /// Bumped (under the history lock) by every stop: batches from an older connection task that
+    /// arrive afterwards are dropped, so a stop's `closed` is always the run's last record.
+    generation: AtomicU64,
 }
 
 /// The feeds of one app (or CLI run). Cheap to share: wrap it in an `Arc`.
@@ -71,6 +77,7 @@ impl Hub {
                 history: Mutex::new(History::new(limits)),
                 seq: Arc::new(AtomicU64::new(0)),
                 running: Mutex::new(None),
+                generation: AtomicU64::new(0),
             }),
         );
         Ok(())
@@ -93,10 +100,20 @@ impl Hub {
     pub fn remove(&self, id: &str) -> Result<(), HubError> {
         let slot =
             self.feeds.write().expect("hub lock").remove(id).ok_or_else(|| HubError::NoSuchFeed(id.to_owned()))?;
-        if let Some(c) = slot.running.lock().expect("feed lock").take() {
-            c.cancel.cancel();
-        }
+        self.halt(&slot, None);
         Ok(())
+    }
+
+    /// Cancels the feed's task, if any; with `reason`, records that it closed.
+    fn halt(&self, slot: &FeedSlot, reason: Option<&str>) {
+        let Some(control) = slot.running.lock().expect("feed lock").take() else { return };
+        control.cancel.cancel();
+        let mut history = slot.history.lock().expect("feed lock");
+        slot.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(reason) = reason {
+            let closed = Body::Closed { reason: reason.to_owned(), fatal: false };
+            self.append(&mut history, slot, vec![Record::new(slot.id.clone(), Timestamp::now(), closed)], 0);
+        }
     }
 
     /// The feed ids, in no particular order.
@@ -123,6 +140,7 @@ impl Hub {
         *running = Some(control.clone());
         drop(running);
         let config = slot.config.lock().expect("feed lock").clone();
+        let generation = slot.generation.load(Ordering::SeqCst);
         let hub = Arc::downgrade(self);
         let task_slot = slot.clone();
         let my_control = control.clone();
@@ -131,7 +149,7 @@ impl Hub {
             let emit_hub = hub.clone();
             feed::run(task_slot.id.clone(), config, task_slot.seq.clone(), control, move |batch| {
                 if let Some(hub) = emit_hub.upgrade() {
-                    hub.ingest(&emit_slot, batch);
+                    hub.ingest(&emit_slot, generation, batch);
                 }
             })
             .await;
@@ -147,9 +165,7 @@ impl Hub {
     /// Disconnects a feed: its connection and any pending reconnection end at once.
     pub fn stop(&self, id: &str) -> Result<(), HubError> {
         let slot = self.slot(id)?;
-        if let Some(c) = slot.running.lock().expect("feed lock").take() {
-            c.cancel.cancel();
-        }
+        self.halt(&slot, Some(STOPPED));
         Ok(())
     }
 
@@ -165,24 +181,29 @@ impl Hub {
     /// Stops every feed.
     pub fn stop_all(&self) {
         for slot in self.feeds.read().expect("hub lock").values() {
-            if let Some(c) = slot.running.lock().expect("feed lock").take() {
-                c.cancel.cancel();
-            }
+            self.halt(slot, Some(STOPPED));
         }
     }
 
-    /// Appends a batch to the feed's history and hands it to the subscribers.
-    fn ingest(&self, slot: &FeedSlot, batch: Batch) {
-        let records: Vec<Arc<Record>> = batch.records.into_iter().map(Arc::new).collect();
-        {
-            let mut h = slot.history.lock().expect("feed lock");
-            h.add_bytes(batch.bytes);
-            for r in &records {
-                h.push(r.clone());
-            }
+    /// Takes a batch from the connection task of `generation`, unless the feed was stopped since.
+    fn ingest(&self, slot: &FeedSlot, generation: u64, batch: Batch) {
+        let mut history = slot.history.lock().expect("feed lock");
+        if slot.generation.load(Ordering::SeqCst) != generation {
+            return;
         }
+        self.append(&mut history, slot, batch.records, batch.bytes);
+    }
+
+    /// Appends records to the history and hands them to the subscribers. Called with the history
+    /// lock held, so subscribers see every feed's records in history order.
+    fn append(&self, history: &mut History, slot: &FeedSlot, records: Vec<Record>, bytes: u64) {
+        history.add_bytes(bytes);
         if records.is_empty() {
             return;
+        }
+        let records: Vec<Arc<Record>> = records.into_iter().map(Arc::new).collect();
+        for r in &records {
+            history.push(r.clone());
         }
         let mut subs = self.subscribers.lock().expect("hub lock");
         subs.retain(|q| Arc::strong_count(q) > 1);

@@ -472,3 +472,29 @@ async fn history_caps_bound_a_long_running_feed() {
     assert_eq!(page.rows.len(), 100);
     let _ = Arc::clone(&page.rows[0].1);
 }
+
+#[tokio::test]
+async fn stop_then_start_keeps_records_in_order_and_seq_growing() {
+    let fx = Fixture::start(|n, _| {
+        Reply::sse_steps(vec![Step::Send(format!("id: {n}\ndata: run {n}\n\n").into_bytes()), Step::Hang])
+    })
+    .await;
+    let (hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
+    collect_until(&sub, |rs| count_kind(rs, "event") == 1).await;
+    for _ in 0..3 {
+        hub.stop("f").unwrap();
+        hub.start("f").unwrap();
+    }
+    let rs = collect_until(&sub, |rs| count_kind(rs, "event") == 1).await;
+    // Each stop records one `closed`, and nothing of a stopped run comes after it: the last run's
+    // records follow the last `closed`.
+    let kinds: Vec<&str> = rs.iter().map(|r| r.body.kind()).collect();
+    assert_eq!(count_kind(&rs, "closed"), 3, "{kinds:?}");
+    let last_closed = kinds.iter().rposition(|k| *k == "closed").unwrap();
+    assert_eq!(&kinds[last_closed + 1..], ["connecting", "open", "event"]);
+    let seqs: Vec<u64> =
+        rs.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }).collect();
+    assert_eq!(seqs, [2]);
+    assert_eq!(hub.stats("f").unwrap().state, feedscope_core::ConnState::Open);
+    hub.stop("f").unwrap();
+}

@@ -87,7 +87,7 @@ pub async fn run(
         end = conn.run(&control.restart, &mut emit) => Some(end),
     };
     match outcome {
-        None => emit(closed("stopped by the user".into(), false)),
+        None => emit(closed(crate::hub::STOPPED.into(), false)),
         Some((reason, fatal)) => emit(closed(reason, fatal)),
     }
 }

@@ -92,13 +92,27 @@ pub async fn run(
     }
 }
 
+/// One client per distinct TLS/timeout setting, shared by all feeds: building one loads the
+/// system's root certificates, which is too slow to repeat for hundreds of feeds.
 fn build_client(config: &FeedConfig) -> Result<reqwest::Client, FeedError> {
-    reqwest::Client::builder()
+    static CLIENTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<(bool, u64), reqwest::Client>>> =
+        std::sync::OnceLock::new();
+    let key = (config.insecure, config.connect_timeout_ms);
+    let mut clients = CLIENTS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = clients.get(&key) {
+        return Ok(c.clone());
+    }
+    let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
         .danger_accept_invalid_certs(config.insecure)
         .user_agent(concat!("feedscope/", env!("CARGO_PKG_VERSION")))
+        // No idle connections: a stream's connection is never reused, and a pooled one could
+        // outlive the runtime that opened it (the client is shared across runtimes).
+        .pool_max_idle_per_host(0)
         .build()
-        .map_err(|e| FeedError::Client(error_chain(&e)))
+        .map_err(|e| FeedError::Client(error_chain(&e)))?;
+    clients.insert(key, client.clone());
+    Ok(client)
 }
 
 struct Connection {

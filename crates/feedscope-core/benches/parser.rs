@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
 
+use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use eventsource_stream::Eventsource;
 use feedscope_core::sse::{encode_event, Item, Limits, Parser};
@@ -33,14 +34,24 @@ impl Sizes {
         if measuring {
             Sizes { small_events: 10_000, big_events: 8, big_event_bytes: 1 << 20, huge_line_bytes: 64 << 20 }
         } else {
-            Sizes { small_events: 500, big_events: 2, big_event_bytes: 64 << 10, huge_line_bytes: 1 << 20 }
+            Sizes { small_events: 500, big_events: 2, big_event_bytes: 64 << 10, huge_line_bytes: 4 << 20 }
         }
     }
 }
 
-/// `n` demo-style events of about 100 bytes: `id: N`, `event: tick`, one line of JSON-ish data.
-fn small_events(n: usize) -> Vec<u8> {
+/// Events dispatched and the data bytes they carried: what a fixture holds, and what a parser found.
+type Tally = (usize, usize);
+
+/// An input and what a correct parser finds in it.
+struct Fixture {
+    bytes: Vec<u8>,
+    expect: Tally,
+}
+
+/// `n` demo-style events of about 100 bytes: `event: tick`, `id: N`, one line of JSON-ish data.
+fn small_events(n: usize) -> Fixture {
     let mut out = String::with_capacity(n * 104);
+    let mut data_bytes = 0;
     for i in 1..=n {
         let cents = 10_000 + (i * 7919) % 2000;
         let data = format!(
@@ -49,47 +60,48 @@ fn small_events(n: usize) -> Vec<u8> {
             cents % 100,
             i % 100
         );
+        data_bytes += data.len();
         encode_event(&mut out, "tick", Some(&i.to_string()), &data);
     }
-    out.into_bytes()
+    Fixture { bytes: out.into_bytes(), expect: (n, data_bytes) }
 }
 
 /// `n` events of `size` data bytes each, as one `data:` line per event.
-fn big_events_one_line(n: usize, size: usize) -> Vec<u8> {
+fn big_events_one_line(n: usize, size: usize) -> Fixture {
     let mut out = Vec::with_capacity(n * (size + 16));
     for i in 0..n {
         out.extend_from_slice(b"data: ");
         out.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, size));
         out.extend_from_slice(b"\n\n");
     }
-    out
+    Fixture { bytes: out, expect: (n, n * size) }
 }
 
-/// `n` events of about `size` data bytes each, as 1 KiB `data:` lines.
-fn big_events_many_lines(n: usize, size: usize) -> Vec<u8> {
+/// `n` events of `size` data bytes each, as 1 KiB `data:` lines (1023 bytes and the LF joining them).
+fn big_events_many_lines(n: usize, size: usize) -> Fixture {
     let line = format!("data: {}\n", "b".repeat(1023));
+    let lines = size / 1024;
     let mut out = Vec::with_capacity(n * (size + size / 128));
     for _ in 0..n {
-        for _ in 0..size / 1024 {
+        for _ in 0..lines {
             out.extend_from_slice(line.as_bytes());
         }
         out.push(b'\n');
     }
-    out
+    Fixture { bytes: out, expect: (n, n * (lines * 1024 - 1)) }
 }
 
-/// One `data:` line of `size` bytes, then the blank line that dispatches it.
-fn huge_line(size: usize) -> Vec<u8> {
+/// One line of `size` bytes (`data: xxx…`), then the blank line that dispatches it.
+fn huge_line(size: usize) -> Fixture {
     let mut out = Vec::with_capacity(size + 8);
     out.extend_from_slice(b"data: ");
     out.resize(size, b'x');
     out.extend_from_slice(b"\n\n");
-    out
+    Fixture { bytes: out, expect: (1, size - 6) }
 }
 
-/// Events dispatched and data bytes they carried: both parsers must agree on these.
-type Tally = (usize, usize);
-
+// Not inlined, so that profilers (callgrind --toggle-collect) see one frame per parse.
+#[inline(never)]
 fn feedscope(input: &[u8], read: usize, limits: Limits) -> Tally {
     let mut parser = Parser::new(limits);
     let mut tally = (0, 0);
@@ -109,6 +121,7 @@ fn feedscope(input: &[u8], read: usize, limits: Limits) -> Tally {
 
 /// The same input through `eventsource-stream`, fed the same reads (slices: it copies them into
 /// its own buffer anyway, so prebuilt `Bytes` would cost it nothing less).
+#[inline(never)]
 fn eventsource_stream(input: &[u8], read: usize) -> Tally {
     let chunks = futures::stream::iter(input.chunks(read).map(|c| Ok::<_, Infallible>(black_box(c))));
     futures::executor::block_on(chunks.eventsource().fold((0, 0), |(n, bytes), ev| {
@@ -119,7 +132,9 @@ fn eventsource_stream(input: &[u8], read: usize) -> Tally {
     }))
 }
 
-fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, events: usize, bytes: usize) {
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
+
+fn configure(group: &mut Group<'_>, events: usize, bytes: usize) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
@@ -127,49 +142,60 @@ fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, e
         .throughput(Throughput::ElementsAndBytes { elements: events as u64, bytes: bytes as u64 });
 }
 
-/// Both parsers on `input` in 16 KiB reads, after checking that they agree on what it holds.
-fn against_reference(c: &mut Criterion, name: &str, input: &[u8], expected_events: usize, flat: bool) {
-    let ours = feedscope(input, READ, Limits::default());
-    assert_eq!(ours.0, expected_events, "{name}: feedscope parser");
-    assert_eq!(eventsource_stream(input, READ), ours, "{name}: eventsource-stream disagrees");
+/// Times `run` under `name`, after checking once, and only if this benchmark is selected, that it
+/// finds what the fixture holds (a parser that drops events must not look fast).
+fn bench_checked(group: &mut Group<'_>, name: &str, expect: Tally, run: impl Fn() -> Tally) {
+    let mut checked = false;
+    group.bench_function(name, |b| {
+        if !checked {
+            assert_eq!(run(), expect, "{name} misparsed the fixture");
+            checked = true;
+        }
+        b.iter(&run)
+    });
+}
+
+/// Both parsers on the fixture in 16 KiB reads.
+fn against_reference(c: &mut Criterion, name: &str, fixture: &Fixture, flat: bool) {
+    let input = &fixture.bytes[..];
     let mut group = c.benchmark_group(name);
-    configure(&mut group, expected_events, input.len());
+    configure(&mut group, fixture.expect.0, input.len());
     if flat {
         group.sampling_mode(SamplingMode::Flat);
     }
-    group.bench_function("feedscope", |b| b.iter(|| feedscope(black_box(input), READ, Limits::default())));
-    group.bench_function("eventsource-stream", |b| b.iter(|| eventsource_stream(black_box(input), READ)));
+    bench_checked(&mut group, "feedscope", fixture.expect, || feedscope(black_box(input), READ, Limits::default()));
+    bench_checked(&mut group, "eventsource-stream", fixture.expect, || eventsource_stream(black_box(input), READ));
     group.finish();
 }
 
 fn small(c: &mut Criterion) {
     let sizes = Sizes::get();
-    let input = small_events(sizes.small_events);
-    against_reference(c, "parse_100B_events", &input, sizes.small_events, false);
+    against_reference(c, "parse_100B_events", &small_events(sizes.small_events), false);
 }
 
 fn big(c: &mut Criterion) {
     let sizes = Sizes::get();
     let one_line = big_events_one_line(sizes.big_events, sizes.big_event_bytes);
-    against_reference(c, "parse_1MiB_events_one_line", &one_line, sizes.big_events, true);
+    against_reference(c, "parse_1MiB_events_one_line", &one_line, true);
     let many_lines = big_events_many_lines(sizes.big_events, sizes.big_event_bytes);
-    against_reference(c, "parse_1MiB_events_1KiB_lines", &many_lines, sizes.big_events, true);
+    against_reference(c, "parse_1MiB_events_1KiB_lines", &many_lines, true);
 }
 
-/// One line far longer than any read: the cost must stay linear, the same in 16 KiB reads as in one.
+/// One line far longer than any read, at two sizes: linear cost shows as the same MB/s at both,
+/// and the split into 16 KiB reads should cost about what a single read does.
 fn huge(c: &mut Criterion) {
     let sizes = Sizes::get();
-    let input = huge_line(sizes.huge_line_bytes);
     let limits = Limits { max_line_bytes: 128 << 20, max_event_bytes: 128 << 20 };
-    for read in [READ, input.len()] {
-        assert_eq!(feedscope(&input, read, limits), (1, sizes.huge_line_bytes - 6));
+    for size in [sizes.huge_line_bytes / 4, sizes.huge_line_bytes] {
+        let fixture = huge_line(size);
+        let input = &fixture.bytes[..];
+        let mut group = c.benchmark_group(format!("parse_long_line/{}MiB", size >> 20));
+        configure(&mut group, 1, input.len());
+        group.sampling_mode(SamplingMode::Flat);
+        bench_checked(&mut group, "16KiB_reads", fixture.expect, || feedscope(black_box(input), READ, limits));
+        bench_checked(&mut group, "one_read", fixture.expect, || feedscope(black_box(input), input.len(), limits));
+        group.finish();
     }
-    let mut group = c.benchmark_group("parse_64MiB_line");
-    configure(&mut group, 1, input.len());
-    group.sampling_mode(SamplingMode::Flat);
-    group.bench_function("16KiB_reads", |b| b.iter(|| feedscope(black_box(&input), READ, limits)));
-    group.bench_function("one_read", |b| b.iter(|| feedscope(black_box(&input), input.len(), limits)));
-    group.finish();
 }
 
 criterion_group!(benches, small, big, huge);

@@ -197,10 +197,13 @@ impl Parser {
                 self.line_too_long(sink);
             } else {
                 self.line.extend_from_slice(part);
-                let line = std::mem::take(&mut self.line);
+                let mut line = std::mem::take(&mut self.line);
                 self.process_line(&line, sink);
-                self.line = line;
-                self.line.clear();
+                // Keep a small buffer for the next long line; give a big one back.
+                if line.capacity() <= 64 << 10 {
+                    line.clear();
+                    self.line = line;
+                }
             }
             let mut next = i + 1;
             if chunk[i] == b'\r' {
@@ -261,7 +264,9 @@ impl Parser {
                     sink(Item::TooLarge { what: Oversize::Event, limit: self.limits.max_event_bytes });
                     return;
                 }
-                self.data.push_str(&decode(value));
+                let value = decode(value);
+                self.data.reserve(value.len() + 1);
+                self.data.push_str(&value);
                 self.data.push('\n');
             }
             b"event" => {
@@ -299,7 +304,15 @@ impl Parser {
             }
             self.last_type.clone()
         };
-        let data = self.data.as_str().to_owned();
+        // Small events: copy and keep the buffer's capacity. Large ones: hand the buffer over
+        // rather than copy megabytes that would be freed right after.
+        let data = if self.data.len() > 64 << 10 {
+            let mut d = std::mem::take(&mut self.data);
+            d.shrink_to_fit();
+            d
+        } else {
+            self.data.as_str().to_owned()
+        };
         self.reset_block();
         sink(Item::Event { event_type, id: self.last_event_id.clone(), data });
     }
@@ -308,7 +321,11 @@ impl Parser {
 /// UTF-8 with U+FFFD for invalid bytes. Lines split only at ASCII bytes, so decoding each piece
 /// gives exactly what decoding the whole stream would.
 fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    // The strict check is much faster on valid (mostly ASCII) input; lossy only when it fails.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Parses a complete body in one go (tests, replay, tools): the items and the final last event ID.

@@ -94,6 +94,9 @@ struct TailArgs {
     /// Reconnect when no data arrives for this long (0 waits forever)
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     read_timeout: f64,
+    /// Give up a connection attempt (and retry) after this long
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    connect_timeout: f64,
     /// Accept invalid TLS certificates
     #[arg(short = 'k', long)]
     insecure: bool,
@@ -192,6 +195,9 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
     if !args.read_timeout.is_finite() || args.read_timeout < 0.0 {
         return Err(format!("invalid --read-timeout {}: expected seconds, 0 or more", args.read_timeout));
     }
+    if !args.connect_timeout.is_finite() || args.connect_timeout <= 0.0 {
+        return Err(format!("invalid --connect-timeout {}: expected seconds", args.connect_timeout));
+    }
     let config = FeedConfig {
         method: args.method.to_ascii_uppercase(),
         headers,
@@ -201,6 +207,7 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
         retry_ms: args.retry_ms,
         max_backoff_ms: args.max_backoff_ms,
         read_timeout_ms: (args.read_timeout * 1000.0) as u64,
+        connect_timeout_ms: (args.connect_timeout * 1000.0) as u64,
         insecure: args.insecure,
         ..FeedConfig::new(args.url.clone())
     };

@@ -9,7 +9,7 @@ if [[ ! -x /usr/bin/WebKitWebDriver ]]; then
   echo "test-app: /usr/bin/WebKitWebDriver is missing; run: bash scripts/setup-system.sh --e2e" >&2
   exit 1
 fi
-DRIVER="${TAURI_DRIVER:-$HOME/.cargo/bin/tauri-driver}"
+DRIVER="${TAURI_DRIVER:-$(command -v tauri-driver || echo "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver")}"
 if [[ ! -x "$DRIVER" ]]; then
   echo "test-app: installing tauri-driver 2.1.0" >&2
   cargo install tauri-driver --locked --version 2.1.0

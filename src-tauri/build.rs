@@ -1,21 +1,19 @@
 fn main() {
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&[
-            "init",
-            "list_feeds",
-            "add_feed",
-            "update_feed",
-            "duplicate_feed",
-            "delete_feed",
-            "connect_feed",
-            "disconnect_feed",
-            "reconnect_feed",
-            "clear_feed",
-            "query_events",
-            "get_record",
-            "export_feed",
-            "save_settings",
-        ]),
-    ))
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(&[
+        "init",
+        "list_feeds",
+        "add_feed",
+        "update_feed",
+        "duplicate_feed",
+        "delete_feed",
+        "connect_feed",
+        "disconnect_feed",
+        "reconnect_feed",
+        "clear_feed",
+        "query_events",
+        "get_record",
+        "export_feed",
+        "save_settings",
+    ])))
     .expect("tauri build script");
 }

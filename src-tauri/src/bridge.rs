@@ -44,18 +44,11 @@ pub fn feed_update(hub: &Hub, id: &str, tail: usize) -> Option<FeedUpdate> {
             let take = tail.min(h.len());
             // `History::iter` only goes forwards; `get` reaches the newest records directly.
             let end = stats.first_index + len;
-            let rows: Vec<Row> = (end - take as u64..end)
-                .filter_map(|i| h.get(i).map(|r| Row::new(i, r)))
-                .collect();
+            let rows: Vec<Row> = (end - take as u64..end).filter_map(|i| h.get(i).map(|r| Row::new(i, r))).collect();
             (stats, rows)
         })
         .ok()?;
-    Some(FeedUpdate {
-        id: id.to_owned(),
-        running: hub.is_running(id),
-        stats,
-        tail: rows,
-    })
+    Some(FeedUpdate { id: id.to_owned(), running: hub.is_running(id), stats, tail: rows })
 }
 
 /// Runs until `send` fails (the window is gone) or the hub is dropped.
@@ -91,11 +84,8 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
         if changed.is_empty() {
             all = true;
         }
-        let ids: BTreeSet<Arc<str>> = if all {
-            hub.ids().into_iter().collect()
-        } else {
-            changed.keys().cloned().collect()
-        };
+        let ids: BTreeSet<Arc<str>> =
+            if all { hub.ids().into_iter().collect() } else { changed.keys().cloned().collect() };
         let feeds: Vec<FeedUpdate> = ids
             .iter()
             .filter_map(|id| {

@@ -42,9 +42,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Cli, String> {
         }
     }
     for u in &urls {
-        FeedConfig::new(u.clone())
-            .validate()
-            .map_err(|e| format!("{u}: {e}"))?;
+        FeedConfig::new(u.clone()).validate().map_err(|e| format!("{u}: {e}"))?;
     }
     Ok(Cli::Run { urls, demo })
 }
@@ -59,21 +57,12 @@ mod tests {
 
     #[test]
     fn urls_options_and_errors() {
-        assert_eq!(
-            p(&[]),
-            Ok(Cli::Run {
-                urls: vec![],
-                demo: true
-            })
-        );
+        assert_eq!(p(&[]), Ok(Cli::Run { urls: vec![], demo: true }));
         assert_eq!(p(&["--help", "x"]), Ok(Cli::Help));
         assert_eq!(p(&["-V"]), Ok(Cli::Version));
         assert_eq!(
             p(&["--no-demo", "http://127.0.0.1:9/a"]),
-            Ok(Cli::Run {
-                urls: vec!["http://127.0.0.1:9/a".into()],
-                demo: false
-            })
+            Ok(Cli::Run { urls: vec!["http://127.0.0.1:9/a".into()], demo: false })
         );
         assert!(p(&["ftp://x/"]).unwrap_err().contains("http or https"));
         assert!(p(&["--bogus"]).is_err());

@@ -57,20 +57,12 @@ pub fn list_feeds(state: State<'_, AppState>) -> Vec<FeedView> {
 }
 
 #[tauri::command]
-pub fn add_feed(
-    state: State<'_, AppState>,
-    input: FeedInput,
-    connect: bool,
-) -> Result<FeedView, AppError> {
+pub fn add_feed(state: State<'_, AppState>, input: FeedInput, connect: bool) -> Result<FeedView, AppError> {
     state.add(input, connect)
 }
 
 #[tauri::command]
-pub fn update_feed(
-    state: State<'_, AppState>,
-    id: String,
-    input: FeedInput,
-) -> Result<FeedView, AppError> {
+pub fn update_feed(state: State<'_, AppState>, id: String, input: FeedInput) -> Result<FeedView, AppError> {
     state.update(&id, input)
 }
 
@@ -116,16 +108,15 @@ fn compile(filter: &Query) -> Result<Option<feedscope_core::Matcher>, AppError> 
     if *filter == Query::default() {
         return Ok(None);
     }
-    filter.compile().map(Some).map_err(|m| AppError {
-        field: Some("search".into()),
-        message: m,
-    })
+    filter.compile().map(Some).map_err(|m| AppError { field: Some("search".into()), message: m })
 }
 
 /// A page of the feed's records that match `filter`; filtering runs here, not in the window.
 /// `offset: None` asks for the newest `limit` matches (a followed table), found in one pass.
+// Async so it runs on the runtime's threads: synchronous commands run on the main (GTK) thread,
+// and a filtered scan of a large history there would stall every window event.
 #[tauri::command]
-pub fn query_events(
+pub async fn query_events(
     state: State<'_, AppState>,
     feed: String,
     filter: Query,
@@ -184,7 +175,7 @@ pub struct RecordDetail {
 }
 
 #[tauri::command]
-pub fn get_record(
+pub async fn get_record(
     state: State<'_, AppState>,
     feed: String,
     index: u64,
@@ -192,20 +183,12 @@ pub fn get_record(
     let rec = state.hub.with_history(&feed, |h| h.get(index).cloned())?;
     Ok(rec.map(|record| {
         let pretty = match &record.body {
-            feedscope_core::Body::Event { data, .. }
-                if data.trim_start().starts_with(['{', '[']) =>
-            {
-                serde_json::from_str::<Value>(data)
-                    .ok()
-                    .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            feedscope_core::Body::Event { data, .. } if data.trim_start().starts_with(['{', '[']) => {
+                serde_json::from_str::<Value>(data).ok().and_then(|v| serde_json::to_string_pretty(&v).ok())
             }
             _ => None,
         };
-        RecordDetail {
-            i: index,
-            record,
-            pretty,
-        }
+        RecordDetail { i: index, record, pretty }
     }))
 }
 
@@ -238,21 +221,14 @@ pub fn export_to(
     let io = |e: std::io::Error| AppError::msg(format!("could not write {}: {e}", path.display()));
     let file = std::fs::File::create(&path).map_err(io)?;
     let mut x = Exporter::new(format, BufWriter::with_capacity(1 << 20, file)).map_err(io)?;
-    for r in records
-        .iter()
-        .filter(|r| matcher.as_ref().is_none_or(|m| m.matches(r)))
-    {
+    for r in records.iter().filter(|r| matcher.as_ref().is_none_or(|m| m.matches(r))) {
         x.write(r).map_err(io)?;
     }
     let (w, count) = x.finish().map_err(io)?;
     let file = w.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    Ok(ExportDone {
-        path: path.display().to_string(),
-        count,
-        bytes,
-    })
+    Ok(ExportDone { path: path.display().to_string(), count, bytes })
 }
 
 /// Asks where to save (the save dialog), then writes the file off the main thread.
@@ -270,9 +246,7 @@ pub async fn export_feed<R: Runtime>(
         None => {
             use tauri_plugin_dialog::DialogExt;
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let stamp = feedscope_core::Timestamp::now()
-                .to_string()
-                .replace([':', '.'], "-");
+            let stamp = feedscope_core::Timestamp::now().to_string().replace([':', '.'], "-");
             app.dialog()
                 .file()
                 .set_title("Export feed")
@@ -293,7 +267,5 @@ pub async fn export_feed<R: Runtime>(
             export_to(&state, &feed, filter.as_ref(), format, path)
         })
     };
-    task.await
-        .map_err(|e| AppError::msg(e.to_string()))?
-        .map(Some)
+    task.await.map_err(|e| AppError::msg(e.to_string()))?.map(Some)
 }

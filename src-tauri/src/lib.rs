@@ -25,39 +25,31 @@ pub struct Options {
     pub demo: bool,
 }
 
-/// The app's plugins, state and commands on any runtime (tests pass the mock runtime).
-pub fn builder<R: Runtime>(b: Builder<R>, opts: Options) -> Builder<R> {
-    b.plugin(tauri_plugin_store::Builder::default().build())
-        .invoke_handler(tauri::generate_handler![
-            commands::init,
-            commands::list_feeds,
-            commands::add_feed,
-            commands::update_feed,
-            commands::duplicate_feed,
-            commands::delete_feed,
-            commands::connect_feed,
-            commands::disconnect_feed,
-            commands::reconnect_feed,
-            commands::clear_feed,
-            commands::query_events,
-            commands::get_record,
-            commands::export_feed,
-            commands::save_settings,
-        ])
-        .setup(move |app| {
-            setup(app.handle(), &opts)?;
-            Ok(())
-        })
+/// The app's plugins and commands on any runtime (tests pass the mock runtime); [`setup`] adds
+/// the state once the app exists.
+pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
+    b.plugin(tauri_plugin_store::Builder::default().build()).invoke_handler(tauri::generate_handler![
+        commands::init,
+        commands::list_feeds,
+        commands::add_feed,
+        commands::update_feed,
+        commands::duplicate_feed,
+        commands::delete_feed,
+        commands::connect_feed,
+        commands::disconnect_feed,
+        commands::reconnect_feed,
+        commands::clear_feed,
+        commands::query_events,
+        commands::get_record,
+        commands::export_feed,
+        commands::save_settings,
+    ])
 }
 
-fn setup<R: Runtime>(
-    app: &tauri::AppHandle<R>,
-    opts: &Options,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let rt = match tauri::async_runtime::handle() {
-        tauri::async_runtime::RuntimeHandle::Tokio(h) => h,
-    };
-    let hub = Hub::with_runtime(rt.clone());
+/// Starts the demo server, loads the settings (guarded) into the hub, and starts the bridge.
+pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let tauri::async_runtime::RuntimeHandle::Tokio(rt) = tauri::async_runtime::handle();
+    let hub = Hub::with_runtime(rt);
     let demo_base = if opts.demo {
         let server = tauri::async_runtime::block_on(feedscope_server::serve(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -80,9 +72,7 @@ fn setup<R: Runtime>(
     std::fs::create_dir_all(&dir)?;
     let file = dir.join(STORE_FILE);
     let notice = persist::guard(&file);
-    let store = tauri_plugin_store::StoreBuilder::new(app, STORE_FILE)
-        .disable_auto_save()
-        .build()?;
+    let store = tauri_plugin_store::StoreBuilder::new(app, STORE_FILE).disable_auto_save().build()?;
     let doc = Doc::from_map(|k| store.get(k)).unwrap_or_default();
     let backup = persist::backup_path(&file);
     let saver = Box::new(move |doc: &Doc| -> Result<(), String> {
@@ -135,16 +125,14 @@ pub fn main() {
         }
     };
     // Blank windows were seen with some WebKitGTK versions; these cost nothing here.
-    for var in [
-        "WEBKIT_DISABLE_COMPOSITING_MODE",
-        "WEBKIT_DISABLE_DMABUF_RENDERER",
-    ] {
+    for var in ["WEBKIT_DISABLE_COMPOSITING_MODE", "WEBKIT_DISABLE_DMABUF_RENDERER"] {
         if std::env::var_os(var).is_none() {
             std::env::set_var(var, "1");
         }
     }
-    builder(tauri::Builder::default(), opts)
+    builder(tauri::Builder::default())
         .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| setup(app.handle(), &opts))
         .run(tauri::generate_context!())
         .expect("error while running the Feedscope window");
 }

@@ -34,9 +34,7 @@ impl Doc {
             doc.feeds = serde_json::from_value(v).map_err(|e| format!("feeds: {e}"))?;
         }
         doc.settings = get("settings").unwrap_or(Value::Null);
-        doc.demo_removed = get("demo_removed")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
+        doc.demo_removed = get("demo_removed").and_then(|v| v.as_bool()).unwrap_or(false);
         Ok(doc)
     }
 
@@ -86,9 +84,7 @@ pub fn guard(file: &Path) -> Option<String> {
                 None
             }
             Err(why) => {
-                let stamp = feedscope_core::Timestamp::now()
-                    .to_string()
-                    .replace(':', "-");
+                let stamp = feedscope_core::Timestamp::now().to_string().replace(':', "-");
                 let aside = with_suffix(file, &format!(".damaged-{stamp}"));
                 let _ = fs::rename(file, &aside);
                 match backup_ok {
@@ -109,10 +105,7 @@ pub fn guard(file: &Path) -> Option<String> {
         Err(_) => match backup_ok {
             Some(good) => {
                 let _ = write_atomic(file, &good);
-                Some(
-                    "The settings file was missing; Feedscope restored the last good copy."
-                        .to_owned(),
-                )
+                Some("The settings file was missing; Feedscope restored the last good copy.".to_owned())
             }
             None => None,
         },
@@ -143,13 +136,9 @@ mod tests {
         let msg = guard(&f).expect("the user is told");
         assert!(msg.contains("restored the last good copy"), "{msg}");
         assert_eq!(fs::read(&f).unwrap(), good);
-        let damaged = fs::read_dir(dir.path()).unwrap().filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains(".damaged-")
-        });
+        let damaged = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".damaged-"));
         assert_eq!(damaged.count(), 1);
     }
 

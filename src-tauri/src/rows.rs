@@ -31,45 +31,23 @@ pub struct Row {
 impl Row {
     pub fn new(i: u64, r: &Record) -> Row {
         let (seq, event_type, id, size, text) = match &r.body {
-            Body::Event {
-                seq,
-                event_type,
-                id,
-                data,
-            } => (
-                Some(*seq),
-                Some(event_type.clone()),
-                Some(id.clone()),
-                data.len(),
-                one_line(data),
-            ),
+            Body::Event { seq, event_type, id, data } => {
+                (Some(*seq), Some(event_type.clone()), Some(id.clone()), data.len(), one_line(data))
+            }
             Body::Comment { text } => (None, None, None, text.len(), one_line(&format!(":{text}"))),
             other => {
                 let s = summary(other);
                 (None, None, None, 0, one_line(&s))
             }
         };
-        Row {
-            i,
-            kind: r.body.kind(),
-            ts: r.ts.millis(),
-            seq,
-            event_type,
-            id,
-            size,
-            text,
-        }
+        Row { i, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, id, size, text }
     }
 }
 
 /// A connection record as a sentence for the timeline.
 pub fn summary(b: &Body) -> String {
     match b {
-        Body::Connecting {
-            attempt,
-            url,
-            last_event_id,
-        } => {
+        Body::Connecting { attempt, url, last_event_id } => {
             let mut s = format!("connecting (attempt {attempt}) to {url}");
             if !last_event_id.is_empty() {
                 s.push_str(&format!(" with Last-Event-ID {last_event_id:?}"));
@@ -77,22 +55,13 @@ pub fn summary(b: &Body) -> String {
             s
         }
         Body::Open { status, headers } => {
-            let ct = headers
-                .get("content-type")
-                .map(String::as_str)
-                .unwrap_or("");
+            let ct = headers.get("content-type").map(String::as_str).unwrap_or("");
             format!("open: HTTP {status} {ct}")
         }
         Body::Retry { ms } => format!("retry: reconnection time set to {ms} ms"),
         Body::Error { reason } => format!("error: {reason}"),
-        Body::Disconnected {
-            reason,
-            reconnect_in_ms,
-        } => {
-            format!(
-                "disconnected: {reason}; reconnecting in {}",
-                human_ms(*reconnect_in_ms)
-            )
+        Body::Disconnected { reason, reconnect_in_ms } => {
+            format!("disconnected: {reason}; reconnecting in {}", human_ms(*reconnect_in_ms))
         }
         Body::Closed { reason, fatal } => {
             format!("{}: {reason}", if *fatal { "failed" } else { "closed" })
@@ -121,11 +90,11 @@ pub fn one_line(s: &str) -> String {
         }
         match c {
             '\n' => out.push('⏎'),
-            '\r' => out.push('␍'),
             '\t' => out.push('⇥'),
-            c if (c as u32) < 0x20 => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
-            '\u{7f}' => out.push('␡'),
-            c if is_invisible_control(c) => out.push_str(&format!("⟨U+{:04X}⟩", c as u32)),
+            // Escapes rather than Control Pictures glyphs, which many fonts lack.
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_invisible_control(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -144,9 +113,9 @@ mod tests {
 
     #[test]
     fn preview_makes_line_breaks_and_controls_visible() {
-        assert_eq!(one_line("a\nb\r\nc\td"), "a⏎b␍⏎c⇥d");
-        assert_eq!(one_line("x\u{1b}[31m"), "x␛[31m");
-        assert_eq!(one_line("abc\u{202e}def"), "abc⟨U+202E⟩def");
+        assert_eq!(one_line("a\nb\r\nc\td"), "a⏎b\\r⏎c⇥d");
+        assert_eq!(one_line("x\u{1b}[31m\u{7f}"), "x\\x1b[31m\\x7f");
+        assert_eq!(one_line("abc\u{202e}def"), "abc\\u{202e}def");
         let long = "y".repeat(1000);
         assert_eq!(one_line(&long).chars().count(), PREVIEW_CHARS + 1);
     }
@@ -156,29 +125,15 @@ mod tests {
         let ev = Record::new(
             Arc::from("f"),
             Timestamp(5),
-            Body::Event {
-                seq: 3,
-                event_type: Arc::from("tick"),
-                id: Arc::from("9"),
-                data: "{\"a\":1}".into(),
-            },
+            Body::Event { seq: 3, event_type: Arc::from("tick"), id: Arc::from("9"), data: "{\"a\":1}".into() },
         );
         let row = Row::new(7, &ev);
-        assert_eq!(
-            (row.i, row.kind, row.seq, row.size),
-            (7, "event", Some(3), 7)
-        );
+        assert_eq!((row.i, row.kind, row.seq, row.size), (7, "event", Some(3), 7));
         let dc = Record::new(
             Arc::from("f"),
             Timestamp(5),
-            Body::Disconnected {
-                reason: "end of stream".into(),
-                reconnect_in_ms: 2000,
-            },
+            Body::Disconnected { reason: "end of stream".into(), reconnect_in_ms: 2000 },
         );
-        assert_eq!(
-            Row::new(8, &dc).text,
-            "disconnected: end of stream; reconnecting in 2.0 s"
-        );
+        assert_eq!(Row::new(8, &dc).text, "disconnected: end of stream; reconnecting in 2.0 s");
     }
 }

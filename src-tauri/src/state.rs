@@ -35,10 +35,7 @@ fn default_cap() -> usize {
 
 impl FeedEntry {
     pub fn limits(&self) -> HistoryLimits {
-        HistoryLimits {
-            max_records: self.history_cap,
-            ..HistoryLimits::default()
-        }
+        HistoryLimits { max_records: self.history_cap, ..HistoryLimits::default() }
     }
 }
 
@@ -61,16 +58,10 @@ pub struct AppError {
 
 impl AppError {
     pub fn msg(m: impl Into<String>) -> Self {
-        AppError {
-            field: None,
-            message: m.into(),
-        }
+        AppError { field: None, message: m.into() }
     }
     fn field(f: &str, m: impl Into<String>) -> Self {
-        AppError {
-            field: Some(f.to_owned()),
-            message: m.into(),
-        }
+        AppError { field: Some(f.to_owned()), message: m.into() }
     }
 }
 
@@ -96,22 +87,13 @@ pub fn validate(input: &FeedInput) -> Result<(), AppError> {
         return Err(AppError::field(e.field(), e.to_string()));
     }
     if input.config.read_timeout_ms != 0 && input.config.read_timeout_ms < 1000 {
-        return Err(AppError::field(
-            "read_timeout_ms",
-            "0 (never) or at least 1000 ms",
-        ));
+        return Err(AppError::field("read_timeout_ms", "0 (never) or at least 1000 ms"));
     }
     if input.config.max_backoff_ms < input.config.retry_ms.min(1000) {
-        return Err(AppError::field(
-            "max_backoff_ms",
-            "must be at least the reconnection time",
-        ));
+        return Err(AppError::field("max_backoff_ms", "must be at least the reconnection time"));
     }
     if !(MIN_HISTORY..=MAX_HISTORY).contains(&input.history_cap) {
-        return Err(AppError::field(
-            "history_cap",
-            format!("between {MIN_HISTORY} and {MAX_HISTORY} records"),
-        ));
+        return Err(AppError::field("history_cap", format!("between {MIN_HISTORY} and {MAX_HISTORY} records")));
     }
     Ok(())
 }
@@ -130,7 +112,8 @@ type Saver = Box<dyn Fn(&Doc) -> Result<(), String> + Send + Sync>;
 pub struct AppState {
     pub hub: Arc<Hub>,
     doc: Mutex<Doc>,
-    saver: Saver,
+    /// Held while saving, so two saves never interleave their writes to the same files.
+    saver: Mutex<Saver>,
     /// Messages for the user gathered before the window opened (a repaired settings file).
     pub notices: Mutex<Vec<String>>,
     /// The demo server's base URL in this run (`http://127.0.0.1:PORT`).
@@ -139,13 +122,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(hub: Arc<Hub>, doc: Doc, demo_base: Option<String>, saver: Saver) -> AppState {
-        AppState {
-            hub,
-            doc: Mutex::new(doc),
-            saver,
-            notices: Mutex::default(),
-            demo_base,
-        }
+        AppState { hub, doc: Mutex::new(doc), saver: Mutex::new(saver), notices: Mutex::default(), demo_base }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Doc> {
@@ -183,11 +160,9 @@ impl AppState {
                     let _ = self.hub.start(&f.id);
                 }
                 Ok(()) => {}
-                Err(e) => self
-                    .notices
-                    .lock()
-                    .expect("lock")
-                    .push(format!("Feed {:?} could not be loaded: {e}", f.name)),
+                Err(e) => {
+                    self.notices.lock().expect("lock").push(format!("Feed {:?} could not be loaded: {e}", f.name))
+                }
             }
         }
         drop(doc);
@@ -195,31 +170,19 @@ impl AppState {
     }
 
     fn save(&self) {
+        let saver = self.saver.lock().expect("save lock");
         let doc = self.lock().clone();
-        if let Err(e) = (self.saver)(&doc) {
-            self.notices
-                .lock()
-                .expect("lock")
-                .push(format!("Could not save settings: {e}"));
+        if let Err(e) = (*saver)(&doc) {
+            self.notices.lock().expect("lock").push(format!("Could not save settings: {e}"));
         }
     }
 
     pub fn list(&self) -> Vec<FeedView> {
-        self.lock()
-            .feeds
-            .iter()
-            .map(|e| FeedView {
-                entry: e.clone(),
-                running: self.hub.is_running(&e.id),
-            })
-            .collect()
+        self.lock().feeds.iter().map(|e| FeedView { entry: e.clone(), running: self.hub.is_running(&e.id) }).collect()
     }
 
     pub fn view(&self, id: &str) -> Result<FeedView, AppError> {
-        self.list()
-            .into_iter()
-            .find(|f| f.entry.id == id)
-            .ok_or_else(|| AppError::msg(format!("no feed {id:?}")))
+        self.list().into_iter().find(|f| f.entry.id == id).ok_or_else(|| AppError::msg(format!("no feed {id:?}")))
     }
 
     pub fn settings(&self) -> Value {
@@ -235,13 +198,7 @@ impl AppState {
         let mut slug: String = name
             .trim()
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
             .collect::<String>()
             .split('-')
             .filter(|s| !s.is_empty())
@@ -272,8 +229,7 @@ impl AppState {
             connected: connect,
             demo: false,
         };
-        self.hub
-            .add(&entry.id, entry.config.clone(), entry.limits())?;
+        self.hub.add(&entry.id, entry.config.clone(), entry.limits())?;
         if connect {
             self.hub.start(&entry.id)?;
         }
@@ -286,18 +242,12 @@ impl AppState {
     pub fn update(&self, id: &str, input: FeedInput) -> Result<FeedView, AppError> {
         validate(&input)?;
         let mut doc = self.lock();
-        let entry = doc
-            .feeds
-            .iter_mut()
-            .find(|f| f.id == id)
-            .ok_or_else(|| AppError::msg(format!("no feed {id:?}")))?;
+        let entry =
+            doc.feeds.iter_mut().find(|f| f.id == id).ok_or_else(|| AppError::msg(format!("no feed {id:?}")))?;
         self.hub.update(
             id,
             input.config.clone(),
-            HistoryLimits {
-                max_records: input.history_cap,
-                ..HistoryLimits::default()
-            },
+            HistoryLimits { max_records: input.history_cap, ..HistoryLimits::default() },
         )?;
         entry.name = input.name.trim().to_owned();
         entry.config = input.config;
@@ -310,22 +260,14 @@ impl AppState {
     pub fn duplicate(&self, id: &str) -> Result<FeedView, AppError> {
         let src = self.view(id)?.entry;
         self.add(
-            FeedInput {
-                name: format!("{} copy", src.name),
-                config: src.config,
-                history_cap: src.history_cap,
-            },
+            FeedInput { name: format!("{} copy", src.name), config: src.config, history_cap: src.history_cap },
             false,
         )
     }
 
     pub fn delete(&self, id: &str) -> Result<(), AppError> {
         let mut doc = self.lock();
-        let pos = doc
-            .feeds
-            .iter()
-            .position(|f| f.id == id)
-            .ok_or_else(|| AppError::msg(format!("no feed {id:?}")))?;
+        let pos = doc.feeds.iter().position(|f| f.id == id).ok_or_else(|| AppError::msg(format!("no feed {id:?}")))?;
         let removed = doc.feeds.remove(pos);
         if removed.demo {
             doc.demo_removed = true;
@@ -340,11 +282,8 @@ impl AppState {
     pub fn set_connected(&self, id: &str, on: bool) -> Result<FeedView, AppError> {
         {
             let mut doc = self.lock();
-            let entry = doc
-                .feeds
-                .iter_mut()
-                .find(|f| f.id == id)
-                .ok_or_else(|| AppError::msg(format!("no feed {id:?}")))?;
+            let entry =
+                doc.feeds.iter_mut().find(|f| f.id == id).ok_or_else(|| AppError::msg(format!("no feed {id:?}")))?;
             entry.connected = on;
         }
         if on {
@@ -360,12 +299,7 @@ impl AppState {
     pub fn open_urls(&self, urls: &[String]) -> Vec<String> {
         let mut ids = Vec::new();
         for url in urls {
-            let existing = self
-                .lock()
-                .feeds
-                .iter()
-                .find(|f| f.config.url == *url)
-                .map(|f| f.id.clone());
+            let existing = self.lock().feeds.iter().find(|f| f.config.url == *url).map(|f| f.id.clone());
             let id = match existing {
                 Some(id) => {
                     let _ = self.set_connected(&id, true);
@@ -380,10 +314,7 @@ impl AppState {
                     match self.add(input, true) {
                         Ok(v) => Some(v.entry.id),
                         Err(e) => {
-                            self.notices
-                                .lock()
-                                .expect("lock")
-                                .push(format!("{url}: {e}"));
+                            self.notices.lock().expect("lock").push(format!("{url}: {e}"));
                             None
                         }
                     }
@@ -398,20 +329,14 @@ impl AppState {
 /// A feed name from a URL: host and path.
 pub fn name_for(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let rest = rest
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(rest)
-        .trim_end_matches('/');
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest).trim_end_matches('/');
     rest.chars().take(60).collect()
 }
 
 /// `url` with its scheme, host and port replaced by `base` (path and query kept).
 fn rebase(url: &str, base: &str) -> String {
     let after_scheme = url.split_once("://").map_or("", |(_, r)| r);
-    let path = after_scheme
-        .find('/')
-        .map_or("/events", |i| &after_scheme[i..]);
+    let path = after_scheme.find('/').map_or("/events", |i| &after_scheme[i..]);
     format!("{base}{path}")
 }
 
@@ -421,30 +346,17 @@ mod tests {
 
     #[test]
     fn names_and_rebasing() {
+        assert_eq!(name_for("https://api.example.com/stream?x=1"), "api.example.com/stream");
         assert_eq!(
-            name_for("https://api.example.com/stream?x=1"),
-            "api.example.com/stream"
-        );
-        assert_eq!(
-            rebase(
-                "http://127.0.0.1:4000/flaky?drop_every=3",
-                "http://127.0.0.1:5"
-            ),
+            rebase("http://127.0.0.1:4000/flaky?drop_every=3", "http://127.0.0.1:5"),
             "http://127.0.0.1:5/flaky?drop_every=3"
         );
-        assert_eq!(
-            rebase("http://127.0.0.1:4000", "http://127.0.0.1:5"),
-            "http://127.0.0.1:5/events"
-        );
+        assert_eq!(rebase("http://127.0.0.1:4000", "http://127.0.0.1:5"), "http://127.0.0.1:5/events");
     }
 
     #[test]
     fn editor_refusals_name_the_field() {
-        let ok = FeedInput {
-            name: "x".into(),
-            config: FeedConfig::new("http://127.0.0.1:1/"),
-            history_cap: 1000,
-        };
+        let ok = FeedInput { name: "x".into(), config: FeedConfig::new("http://127.0.0.1:1/"), history_cap: 1000 };
         assert!(validate(&ok).is_ok());
         let field = |f: fn(&mut FeedInput)| {
             let mut i = ok.clone();

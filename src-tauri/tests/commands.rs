@@ -9,9 +9,7 @@ use feedscope_app::state::AppState;
 use feedscope_core::{Format, Query, Record};
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
 
@@ -47,57 +45,29 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 fn commands_drive_the_engine() {
     let home = tempfile::tempdir().unwrap();
     std::env::set_var("XDG_DATA_HOME", home.path());
-    let app = feedscope_app::builder(
-        mock_builder(),
-        feedscope_app::Options {
-            urls: vec![],
-            demo: true,
-        },
-    )
-    .build(mock_context(noop_assets()))
-    .expect("mock app builds");
-    let w = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let app = feedscope_app::builder(mock_builder()).build(mock_context(noop_assets())).expect("mock app builds");
+    feedscope_app::setup(app.handle(), &feedscope_app::Options { urls: vec![], demo: true }).expect("setup");
+    let w = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
 
     // The demo feed is there and connected on first launch.
     let feeds = invoke(&w, "list_feeds", json!({})).unwrap();
     assert_eq!(feeds[0]["id"], "demo");
     assert_eq!(feeds[0]["running"], true);
     let demo_url = feeds[0]["config"]["url"].as_str().unwrap().to_owned();
-    assert!(
-        demo_url.starts_with("http://127.0.0.1:") && demo_url.ends_with("/events"),
-        "{demo_url}"
-    );
+    assert!(demo_url.starts_with("http://127.0.0.1:") && demo_url.ends_with("/events"), "{demo_url}");
 
     // Editor refusals name their field.
     let bad = |config: Value, cap: u64| {
-        invoke(
-            &w,
-            "add_feed",
-            json!({"input": {"name": "x", "config": config, "history_cap": cap}, "connect": false}),
-        )
-        .unwrap_err()
+        invoke(&w, "add_feed", json!({"input": {"name": "x", "config": config, "history_cap": cap}, "connect": false}))
+            .unwrap_err()
     };
+    assert_eq!(bad(json!({"url": "ftp://127.0.0.1/"}), 1000)["field"], "url");
+    assert_eq!(bad(json!({"url": "http://127.0.0.1/", "method": "G T"}), 1000)["field"], "method");
     assert_eq!(
-        bad(json!({"url": "ftp://127.0.0.1/"}), 1000)["field"],
-        "url"
-    );
-    assert_eq!(
-        bad(json!({"url": "http://127.0.0.1/", "method": "G T"}), 1000)["field"],
-        "method"
-    );
-    assert_eq!(
-        bad(
-            json!({"url": "http://127.0.0.1/", "headers": [{"name": "a b", "value": "x"}]}),
-            1000
-        )["field"],
+        bad(json!({"url": "http://127.0.0.1/", "headers": [{"name": "a b", "value": "x"}]}), 1000)["field"],
         "headers"
     );
-    assert_eq!(
-        bad(json!({"url": "http://127.0.0.1/"}), 1)["field"],
-        "history_cap"
-    );
+    assert_eq!(bad(json!({"url": "http://127.0.0.1/"}), 1)["field"], "history_cap");
 
     // A feed added from the editor: partial config, engine defaults for the rest.
     let added = invoke(
@@ -110,24 +80,15 @@ fn commands_drive_the_engine() {
     assert_eq!(added["config"]["retry_ms"], 3000);
 
     let page = |feed: &str, filter: Value, offset: Value| -> PageRows {
-        let v = invoke(
-            &w,
-            "query_events",
-            json!({"feed": feed, "filter": filter, "offset": offset, "limit": 50}),
-        )
-        .unwrap();
+        let v =
+            invoke(&w, "query_events", json!({"feed": feed, "filter": filter, "offset": offset, "limit": 50})).unwrap();
         PageRows {
             total: v["total"].as_u64().unwrap() as usize,
             offset: v["offset"].as_u64().unwrap() as usize,
             rows: v["rows"].as_array().unwrap().clone(),
         }
     };
-    wait_until("ticks in the new feed", || {
-        page("ticks-only", json!({"types": ["tick"]}), Value::Null)
-            .rows
-            .len()
-            >= 2
-    });
+    wait_until("ticks in the new feed", || page("ticks-only", json!({"types": ["tick"]}), Value::Null).rows.len() >= 2);
     let ticks = page("ticks-only", json!({"types": ["tick"]}), Value::Null);
     assert!(ticks.rows.iter().all(|r| r["type"] == "tick"));
     // The newest page ends at the total.
@@ -147,21 +108,13 @@ fn commands_drive_the_engine() {
 
     // The full record behind a row.
     let first_event = all.rows.iter().find(|r| r["kind"] == "event").unwrap();
-    let detail = invoke(
-        &w,
-        "get_record",
-        json!({"feed": "ticks-only", "index": first_event["i"]}),
-    )
-    .unwrap();
+    let detail = invoke(&w, "get_record", json!({"feed": "ticks-only", "index": first_event["i"]})).unwrap();
     assert_eq!(detail["record"]["kind"], "event");
     assert_eq!(detail["record"]["seq"], 1);
 
     // Duplicate, disconnect, delete.
     let dup = invoke(&w, "duplicate_feed", json!({"id": "ticks-only"})).unwrap();
-    assert_eq!(
-        (dup["name"].as_str(), dup["running"].as_bool()),
-        (Some("Ticks only copy"), Some(false))
-    );
+    assert_eq!((dup["name"].as_str(), dup["running"].as_bool()), (Some("Ticks only copy"), Some(false)));
     let off = invoke(&w, "disconnect_feed", json!({"id": "ticks-only"})).unwrap();
     assert_eq!(off["running"], false);
     invoke(&w, "delete_feed", json!({"id": dup["id"]})).unwrap();
@@ -174,26 +127,29 @@ fn commands_drive_the_engine() {
         .collect();
     assert_eq!(ids, ["demo", "ticks-only"]);
 
-    // Export streams the retained records to a file that parses back as the log format.
+    // URLs from the command line: a URL that is already a feed is reused, a new one is added.
     let state = app.state::<AppState>();
+    assert_eq!(state.open_urls(std::slice::from_ref(&demo_url)), ["demo"]);
+    let fresh = format!("{}?rate=2", demo_url);
+    let opened = state.open_urls(std::slice::from_ref(&fresh));
+    assert_eq!(opened.len(), 1);
+    assert!(state.hub.is_running(&opened[0]));
+    invoke(&w, "delete_feed", json!({"id": opened[0]})).unwrap();
+
+    // Export streams the retained records to a file that parses back as the log format.
     let out = home.path().join("out.ndjson");
-    let q = Query {
-        types: vec!["tick".into()],
-        ..Query::default()
-    };
+    let q = Query { types: vec!["tick".into()], ..Query::default() };
     let done = export_to(&state, "ticks-only", Some(&q), Format::Ndjson, out.clone()).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
-    let back: Vec<Record> = text
-        .lines()
-        .map(|l| Record::from_json(l).unwrap())
-        .collect();
+    let back: Vec<Record> = text.lines().map(|l| Record::from_json(l).unwrap()).collect();
     assert_eq!(back.len() as u64, done.count);
-    assert!(back.iter().all(|r| matches!(&r.body, feedscope_core::Body::Event { event_type, .. } if &**event_type == "tick")));
+    assert!(back
+        .iter()
+        .all(|r| matches!(&r.body, feedscope_core::Body::Event { event_type, .. } if &**event_type == "tick")));
 
     // Settings were saved through the store, with a last-good copy beside them.
     let dir = app.path().app_data_dir().unwrap();
-    let saved: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("feedscope.json")).unwrap()).unwrap();
+    let saved: Value = serde_json::from_slice(&std::fs::read(dir.join("feedscope.json")).unwrap()).unwrap();
     assert_eq!(saved["feeds"].as_array().unwrap().len(), 2);
     assert!(dir.join("feedscope.json.last-good").exists());
 
@@ -210,13 +166,8 @@ fn commands_drive_the_engine() {
     let batches = batches.lock().unwrap();
     assert!(batches.len() >= 3, "{} batches", batches.len());
     assert!(batches.len() <= 1500 / 50 + 2, "{} batches", batches.len());
-    assert!(
-        batches[0].1.feeds.iter().any(|f| f.id == "demo"),
-        "the first batch carries every feed"
-    );
-    assert!(batches
-        .iter()
-        .any(|(_, b)| b.feeds.iter().any(|f| f.id == "demo" && !f.tail.is_empty())));
+    assert!(batches[0].1.feeds.iter().any(|f| f.id == "demo"), "the first batch carries every feed");
+    assert!(batches.iter().any(|(_, b)| b.feeds.iter().any(|f| f.id == "demo" && !f.tail.is_empty())));
 }
 
 /// A `query_events` answer as the window sees it.

@@ -1,7 +1,7 @@
 // After a restart the feeds are still there; a damaged settings file is set aside, the last good
 // copy is restored, and the user is told.
 import { readdir, writeFile } from 'node:fs/promises';
-import { Session, assert, waitFor } from './wd.mjs';
+import { Session, assert, sseServer, waitFor } from './wd.mjs';
 
 const feedIds = (s) => s.exec(() => [...document.querySelectorAll('[data-feed]')].map((li) => li.dataset.feed));
 
@@ -33,4 +33,20 @@ export default async function run({ driver, out, dataDir }) {
   }
   const kept = (await readdir(`${dataDir}/dev.feedscope.app`)).filter((n) => n.includes('.damaged-'));
   assert.equal(kept.length, 1, 'the damaged file is kept for the user');
+
+  // `feedscope-app URL`: opens with that feed added, connected and selected.
+  const server = await sseServer();
+  s = await Session.start(driver, [`${server.url}?fail=503`]);
+  try {
+    const name = server.url.replace('http://', '');
+    await waitFor('feed from the command line', async () => (await s.text('[data-testid=feed-title]')) === name);
+    // Persistent mode retried the 503, and the connection panel says a browser would have stopped.
+    await waitFor('its events', async () => (await s.rows()).some((r) => r.type === 'beta'), 20000);
+    assert.match(await s.text('[data-testid=browser-note]'), /503.*a browser/);
+    await s.screenshot(`${out}/05-browser-note.png`);
+    assert.equal((await feedIds(s)).length, 3);
+  } finally {
+    await s.end();
+    server.close();
+  }
 }

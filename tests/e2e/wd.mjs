@@ -41,7 +41,7 @@ export async function waitFor(what, fn, timeout = 15000, every = 100) {
 export async function startDriver(env) {
   const port = await freePort();
   const nativePort = await freePort();
-  const bin = process.env.TAURI_DRIVER ?? `${process.env.HOME}/.cargo/bin/tauri-driver`;
+  const bin = process.env.TAURI_DRIVER ?? `${process.env.CARGO_HOME ?? `${process.env.HOME}/.cargo`}/bin/tauri-driver`;
   const proc = spawn(bin, ['--port', String(port), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,9 +92,17 @@ export class Session {
     return Object.values(v)[0];
   }
 
+  /** Clicks the element; live rows re-render under the pointer, so a stale element is found again. */
   async click(css) {
-    const el = await waitFor(`element ${css}`, () => this.find(css), 10000);
-    await this.cmd('POST', `/element/${el}/click`, {});
+    for (let attempt = 0; ; attempt++) {
+      const el = await waitFor(`element ${css}`, () => this.find(css), 10000);
+      try {
+        await this.cmd('POST', `/element/${el}/click`, {});
+        return;
+      } catch (e) {
+        if (attempt >= 5 || !/stale element/.test(e.message)) throw e;
+      }
+    }
   }
 
   async type(css, text, { clear = true } = {}) {
@@ -136,7 +144,7 @@ export class Session {
 /**
  * A loopback SSE server: `/stream` sends `retry: 300` and events alternating types `alpha` and
  * `beta` with ids 1, 2, 3…, resuming after the Last-Event-ID it receives. `drop()` cuts every
- * connection and refuses new ones until `resume()`.
+ * connection and refuses new ones until `resume()`. With `?fail=503` the first request gets a 503.
  */
 export async function sseServer() {
   const port = await freePort();
@@ -148,6 +156,12 @@ export async function sseServer() {
     }
     const leid = req.headers['last-event-id'] ?? null;
     state.requests.push({ leid, at: Date.now() });
+    // `?fail=503`: the first such request gets a 503, which a browser's EventSource gives up on.
+    if (req.url.includes('fail=503') && !state.failed503) {
+      state.failed503 = true;
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('try later');
+      return;
+    }
     let n = leid ? Number(leid) : 0;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-fixture': 'feedscope-e2e' });
     res.write('retry: 300\n: hello from the e2e fixture\n\n');

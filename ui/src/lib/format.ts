@@ -82,11 +82,10 @@ export function visible(s: string): string {
   for (const ch of s) {
     const c = ch.codePointAt(0) ?? 0;
     if (ch === '\n' || ch === '\t') out += ch;
-    else if (ch === '\r') out += '␍';
-    else if (c < 0x20) out += String.fromCodePoint(0x2400 + c);
-    else if (c === 0x7f) out += '␡';
+    else if (ch === '\r') out += '\\r';
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
     else if ((c >= 0x80 && c <= 0x9f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0xfeff)
-      out += `⟨U+${c.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+      out += `\\u{${c.toString(16).padStart(4, '0')}}`;
     else out += ch;
   }
   return out;

@@ -20,7 +20,7 @@ export TAURI_DRIVER="$DRIVER"
 # No devUrl in tauri.conf.json: a plain cargo build embeds ui/dist, so build the UI first.
 npm run --silent build:ui
 cargo build -p feedscope-app --locked
-export FEEDSCOPE_APP="$PWD/target/debug/feedscope-app"
+export FEEDSCOPE_APP="${FEEDSCOPE_APP:-${CARGO_TARGET_DIR:-$PWD/target}/debug/feedscope-app}"
 
 XVFB_PID=""
 cleanup() { [[ -n "$XVFB_PID" ]] && kill "$XVFB_PID" 2>/dev/null || true; }

@@ -40,11 +40,8 @@ pub fn feed_update(hub: &Hub, id: &str, tail: usize) -> Option<FeedUpdate> {
     let (stats, rows) = hub
         .with_history(id, |h| {
             let stats = h.stats(Timestamp::now());
-            let len = h.len() as u64;
-            let take = tail.min(h.len());
-            // `History::iter` only goes forwards; `get` reaches the newest records directly.
-            let end = stats.first_index + len;
-            let rows: Vec<Row> = (end - take as u64..end).filter_map(|i| h.get(i).map(|r| Row::new(i, r))).collect();
+            let page = h.query_tail(None, tail);
+            let rows: Vec<Row> = page.rows.iter().map(|(i, r)| Row::new(*i, r)).collect();
             (stats, rows)
         })
         .ok()?;

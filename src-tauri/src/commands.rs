@@ -135,30 +135,10 @@ pub fn query_page(
 ) -> Result<PageView, AppError> {
     let matcher = compile(filter)?;
     let limit = limit.min(MAX_PAGE);
-    let Some(offset) = offset else {
-        return Ok(state.hub.with_history(feed, |h| {
-            let first = h.stats(feedscope_core::Timestamp(0)).first_index;
-            let mut total = 0;
-            let mut tail = std::collections::VecDeque::with_capacity(limit + 1);
-            for (k, r) in h.iter().enumerate() {
-                if matcher.as_ref().is_none_or(|m| m.matches(r)) {
-                    total += 1;
-                    if limit > 0 {
-                        if tail.len() == limit {
-                            tail.pop_front();
-                        }
-                        tail.push_back((first + k as u64, r));
-                    }
-                }
-            }
-            PageView {
-                total,
-                offset: total - tail.len(),
-                rows: tail.into_iter().map(|(i, r)| Row::new(i, r)).collect(),
-            }
-        })?);
+    let page = match offset {
+        Some(offset) => state.hub.query(feed, matcher.as_ref(), offset, limit)?,
+        None => state.hub.query_tail(feed, matcher.as_ref(), limit)?,
     };
-    let page = state.hub.query(feed, matcher.as_ref(), offset, limit)?;
     Ok(PageView {
         total: page.total,
         offset: page.offset,

@@ -264,8 +264,8 @@ impl History {
         self.records.is_empty()
     }
 
-    /// Retained records, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Record>> + '_ {
+    /// Retained records, oldest first (`.rev()` for newest first).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<Record>> + ExactSizeIterator + '_ {
         self.records.iter()
     }
 
@@ -307,6 +307,31 @@ impl History {
             }
         }
         Page { total, offset, rows }
+    }
+}
+
+impl History {
+    /// The newest `limit` matching records (what a table that follows the feed shows), and how
+    /// many match in all; `offset` of the page is `total - rows.len()`. One pass, newest first.
+    pub fn query_tail(&self, matcher: Option<&Matcher>, limit: usize) -> Page {
+        let first = self.stats.first_index;
+        let Some(m) = matcher else {
+            let total = self.records.len();
+            let start = total.saturating_sub(limit);
+            return self.query(None, start, limit);
+        };
+        let mut total = 0;
+        let mut rows = Vec::with_capacity(limit.min(1024));
+        for (i, r) in self.records.iter().enumerate().rev() {
+            if m.matches(r) {
+                if rows.len() < limit {
+                    rows.push((first + i as u64, r.clone()));
+                }
+                total += 1;
+            }
+        }
+        rows.reverse();
+        Page { total, offset: total - rows.len(), rows }
     }
 }
 
@@ -407,6 +432,12 @@ mod tests {
         assert_eq!(h.query(Some(&q), 0, 100).total, 9);
         let q = Query { events_only: true, ..Query::default() }.compile().unwrap();
         assert_eq!(h.query(Some(&q), 0, 100).total, 10);
+        let tail = h.query_tail(Some(&q), 3);
+        assert_eq!((tail.total, tail.offset, tail.rows.len()), (10, 7, 3));
+        assert!(matches!(tail.rows[2].1.body, Body::Event { seq: 10, .. }));
+        let tail = h.query_tail(None, 4);
+        assert_eq!((tail.total, tail.offset, tail.rows[0].0), (11, 7, 7));
+        assert_eq!(h.query_tail(None, 100).rows.len(), 11);
         assert_eq!(h.query(None, 0, 100).total, 11);
         assert!(Query { text: "(".into(), regex: true, ..Query::default() }.compile().is_err());
     }

@@ -234,6 +234,11 @@ impl Hub {
         Ok(self.slot(id)?.history.lock().expect("feed lock").query(matcher, offset, limit))
     }
 
+    /// The newest `limit` matching records of the feed (see [`History::query_tail`]).
+    pub fn query_tail(&self, id: &str, matcher: Option<&Matcher>, limit: usize) -> Result<Page, HubError> {
+        Ok(self.slot(id)?.history.lock().expect("feed lock").query_tail(matcher, limit))
+    }
+
     /// Runs `f` on the feed's history under its lock: keep it short (ingestion waits).
     pub fn with_history<R>(&self, id: &str, f: impl FnOnce(&History) -> R) -> Result<R, HubError> {
         Ok(f(&self.slot(id)?.history.lock().expect("feed lock")))

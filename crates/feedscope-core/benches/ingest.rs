@@ -5,13 +5,14 @@
 //!
 //! `cargo bench -p feedscope-core --bench ingest`; figures and their reading in docs/PERFORMANCE.md.
 
+mod common;
+
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use feedscope_core::sse::encode_event;
 use feedscope_core::{FeedConfig, HistoryLimits, Hub, Mode, SubscriptionItem};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,22 +32,6 @@ fn event_count() -> usize {
     } else {
         5_000
     }
-}
-
-/// `n` demo-style events of about 100 bytes (the same shape as the parser benchmark's).
-fn small_events(n: usize) -> Vec<u8> {
-    let mut out = String::with_capacity(n * 104);
-    for i in 1..=n {
-        let cents = 10_000 + (i * 7919) % 2000;
-        let data = format!(
-            r#"{{"seq":{i},"symbol":"FSC","price":{}.{:02},"change":-0.{:02},"src":"demo"}}"#,
-            cents / 100,
-            cents % 100,
-            i % 100
-        );
-        encode_event(&mut out, "tick", Some(&i.to_string()), &data);
-    }
-    out.into_bytes()
 }
 
 /// Answers every request with `body` as a close-delimited `text/event-stream` response, and
@@ -156,7 +141,7 @@ async fn ingest_once(
 
 fn ingest(c: &mut Criterion) {
     let n = event_count();
-    let body = Arc::new(small_events(n));
+    let body = Arc::new(common::small_events(n).0);
     let rt = Runtime::new().expect("tokio runtime");
     let (tx, mut started) = mpsc::unbounded_channel();
     let addr = rt.block_on(serve(body.clone(), tx));

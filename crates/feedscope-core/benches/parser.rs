@@ -4,6 +4,8 @@
 //! `cargo bench -p feedscope-core --bench parser`; figures and their reading in docs/PERFORMANCE.md.
 //! Under `cargo test --benches` (criterion's test mode) the inputs shrink so each case runs once, quickly.
 
+mod common;
+
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
@@ -11,7 +13,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use eventsource_stream::Eventsource;
-use feedscope_core::sse::{encode_event, Item, Limits, Parser};
+use feedscope_core::sse::{Item, Limits, Parser};
 use futures::StreamExt;
 
 /// What a socket read typically hands the parser.
@@ -48,22 +50,10 @@ struct Fixture {
     expect: Tally,
 }
 
-/// `n` demo-style events of about 100 bytes: `event: tick`, `id: N`, one line of JSON-ish data.
+/// `n` demo-style events of about 100 bytes (shared with the ingest benchmark).
 fn small_events(n: usize) -> Fixture {
-    let mut out = String::with_capacity(n * 104);
-    let mut data_bytes = 0;
-    for i in 1..=n {
-        let cents = 10_000 + (i * 7919) % 2000;
-        let data = format!(
-            r#"{{"seq":{i},"symbol":"FSC","price":{}.{:02},"change":-0.{:02},"src":"demo"}}"#,
-            cents / 100,
-            cents % 100,
-            i % 100
-        );
-        data_bytes += data.len();
-        encode_event(&mut out, "tick", Some(&i.to_string()), &data);
-    }
-    Fixture { bytes: out.into_bytes(), expect: (n, data_bytes) }
+    let (bytes, data_bytes) = common::small_events(n);
+    Fixture { bytes, expect: (n, data_bytes) }
 }
 
 /// `n` events of `size` data bytes each, as one `data:` line per event.

@@ -126,7 +126,7 @@ struct Connection {
 }
 
 /// How one request ended, short of closing the feed.
-enum Drop {
+enum Ended {
     /// Reconnect after the policy's delay; `hint` is a server's `Retry-After`.
     Retry { reason: String, hint: Option<Duration> },
     /// Reconnect at once (a user's restart).
@@ -137,16 +137,16 @@ impl Connection {
     /// Requests and reconnects until the feed closes; returns the closing reason and whether it is fatal.
     async fn run(&mut self, restart: &Notify, emit: &mut (impl FnMut(Batch) + Send)) -> (String, bool) {
         loop {
-            let drop = match self.request(restart, emit).await {
-                Ok(drop) => drop,
+            let ended = match self.request(restart, emit).await {
+                Ok(ended) => ended,
                 Err(close) => return close,
             };
-            let (reason, delay) = match drop {
-                Drop::Retry { reason, hint } => {
+            let (reason, delay) = match ended {
+                Ended::Retry { reason, hint } => {
                     let delay = self.backoff.next_delay(hint);
                     (reason, delay)
                 }
-                Drop::Now(reason) => (reason, Duration::ZERO),
+                Ended::Now(reason) => (reason, Duration::ZERO),
             };
             emit(self.batch(vec![Body::Disconnected { reason, reconnect_in_ms: delay.as_millis() as u64 }], 0));
             tokio::select! {
@@ -187,7 +187,7 @@ impl Connection {
         &mut self,
         restart: &Notify,
         emit: &mut (impl FnMut(Batch) + Send),
-    ) -> Result<Drop, (String, bool)> {
+    ) -> Result<Ended, (String, bool)> {
         self.attempt += 1;
         let url = self.config.url.trim().to_owned();
         emit(self.batch(
@@ -208,15 +208,15 @@ impl Connection {
             (self.config.read_timeout_ms > 0).then(|| Duration::from_millis(self.config.read_timeout_ms));
         let sent = tokio::select! {
             r = with_timeout(read_timeout, req.send()) => r,
-            _ = restart.notified() => return Ok(Drop::Now("restart requested".into())),
+            _ = restart.notified() => return Ok(Ended::Now("restart requested".into())),
         };
         let resp = match sent {
             Some(Ok(resp)) => resp,
             Some(Err(e)) => {
-                return Ok(Drop::Retry { reason: format!("cannot connect to {url}: {}", error_chain(&e)), hint: None })
+                return Ok(Ended::Retry { reason: format!("cannot connect to {url}: {}", error_chain(&e)), hint: None })
             }
             None => {
-                return Ok(Drop::Retry {
+                return Ok(Ended::Retry {
                     reason: format!(
                         "no response from {url} within the {} ms read timeout (a browser would keep waiting)",
                         self.config.read_timeout_ms
@@ -240,7 +240,7 @@ impl Connection {
             let retryable = status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
             if persistent && retryable {
                 let hint = resp.headers().get(RETRY_AFTER).and_then(|v| policy::parse_retry_after(v.to_str().ok()?));
-                return Ok(Drop::Retry {
+                return Ok(Ended::Retry {
                     reason: format!(
                         "{status_text} from {final_url}; a browser's EventSource would stop here, persistent mode retries"
                     ),
@@ -275,7 +275,7 @@ impl Connection {
         let ended = loop {
             let next = tokio::select! {
                 n = with_timeout(read_timeout, stream.next()) => n,
-                _ = restart.notified() => break Drop::Now("restart requested".into()),
+                _ = restart.notified() => break Ended::Now("restart requested".into()),
             };
             match next {
                 Some(Some(Ok(chunk))) => {
@@ -284,14 +284,14 @@ impl Connection {
                     emit(batch);
                 }
                 Some(Some(Err(e))) => {
-                    break Drop::Retry {
+                    break Ended::Retry {
                         reason: format!("connection to {final_url} lost: {}", error_chain(&e)),
                         hint: None,
                     }
                 }
-                Some(None) => break Drop::Retry { reason: format!("{final_url} ended the stream"), hint: None },
+                Some(None) => break Ended::Retry { reason: format!("{final_url} ended the stream"), hint: None },
                 None => {
-                    break Drop::Retry {
+                    break Ended::Retry {
                         reason: format!(
                             "no data from {final_url} for {} ms (read timeout; a browser would keep waiting)",
                             self.config.read_timeout_ms

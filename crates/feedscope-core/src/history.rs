@@ -67,6 +67,10 @@ pub struct FeedStats {
     pub evicted: u64,
     /// Index of the oldest retained record in the feed's timeline.
     pub first_index: u64,
+    /// The last reason where `persistent` mode kept going and a browser's `EventSource` would
+    /// not have; kept after the feed reconnects, so the user can still see it.
+    pub browser_note: Option<String>,
+    pub browser_note_at: Option<Timestamp>,
 }
 
 /// Which records a view wants. Empty fields match everything.
@@ -235,6 +239,10 @@ impl History {
             Body::Retry { ms } => s.retry_ms = Some(*ms),
             Body::Error { .. } => s.errors += 1,
             Body::Disconnected { reason, reconnect_in_ms } => {
+                if crate::feed::diverges_from_browser(reason) {
+                    s.browser_note = Some(reason.clone());
+                    s.browser_note_at = Some(r.ts);
+                }
                 s.state = ConnState::Reconnecting;
                 s.reason = Some(reason.clone());
                 s.reconnect_at = Some(Timestamp(r.ts.0 + *reconnect_in_ms as i64));
@@ -453,6 +461,12 @@ mod tests {
         h.push(rec(Body::Disconnected { reason: "eof".into(), reconnect_in_ms: 500 }));
         let s = h.stats(Timestamp(0));
         assert_eq!((s.state, s.reconnect_at), (ConnState::Reconnecting, Some(Timestamp(1500))));
+        assert_eq!(s.browser_note, None);
+        let note = "HTTP 503 from u; a browser's EventSource would stop here, persistent mode retries";
+        h.push(rec(Body::Disconnected { reason: note.into(), reconnect_in_ms: 500 }));
+        h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
+        let s = h.stats(Timestamp(0));
+        assert_eq!((s.reason, s.browser_note.as_deref()), (None, Some(note)));
         h.push(rec(Body::Connecting { attempt: 2, url: "u".into(), last_event_id: "9".into() }));
         h.push(rec(Body::Closed { reason: "HTTP 404".into(), fatal: true }));
         let s = h.stats(Timestamp(0));

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { badge, browserNote, bytes, count, countdown, rate, visible } from './format';
+import { badge, bytes, count, countdown, rate, visible } from './format';
 import type { FeedStats } from './ipc';
 
 const stats = (over: Partial<FeedStats>): FeedStats => ({
   state: 'idle', reason: null, fatal: false, attempt: 0, reconnects: 0, status: null, headers: {}, url: null,
   last_event_id: '', retry_ms: null, reconnect_at: null, events: 0, comments: 0, errors: 0, bytes: 0, rate: 0,
-  types: {}, last_record_at: null, retained: 0, retained_bytes: 0, evicted: 0, first_index: 0, ...over,
+  types: {}, last_record_at: null, browser_note: null, browser_note_at: null, retained: 0, retained_bytes: 0, evicted: 0, first_index: 0, ...over,
 });
 
 describe('badge', () => {
@@ -42,9 +42,5 @@ describe('formatting', () => {
     expect(visible('x\u001b[2J\r')).toBe('x\\x1b[2J\\r');
     expect(visible('evil\u202Etxt')).toBe('evil\\u{202e}txt');
     expect(visible('<script>')).toBe('<script>');
-  });
-  it('recognises the note where a browser would have stopped', () => {
-    expect(browserNote("HTTP 503 from http://x/; a browser's EventSource would stop here, persistent mode retries")).not.toBeNull();
-    expect(browserNote('end of stream')).toBeNull();
   });
 });

@@ -90,9 +90,3 @@ export function visible(s: string): string {
   }
   return out;
 }
-
-/** A persistent-mode reason that says a browser would have stopped or behaved otherwise. */
-export function browserNote(reason: string | null | undefined): string | null {
-  if (!reason) return null;
-  return /a browser/i.test(reason) ? reason : null;
-}

@@ -64,6 +64,9 @@ export interface FeedStats {
   rate: number;
   types: Record<string, number>;
   last_record_at: string | null;
+  /** The last reason where persistent mode kept going and a browser would not have; kept after reconnecting. */
+  browser_note: string | null;
+  browser_note_at: string | null;
   retained: number;
   retained_bytes: number;
   evicted: number;

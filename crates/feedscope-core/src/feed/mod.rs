@@ -46,6 +46,15 @@ pub struct Control {
     pub restart: Arc<Notify>,
 }
 
+/// Every reason where `persistent` mode keeps going and a browser would not says so with this phrase.
+pub const BROWSER_NOTE: &str = "a browser";
+
+/// Whether a `disconnected` reason marks a place where a browser's `EventSource` would have stopped
+/// (or kept waiting) and `persistent` mode went on.
+pub fn diverges_from_browser(reason: &str) -> bool {
+    reason.contains(BROWSER_NOTE)
+}
+
 /// Whether the MIME essence of a Content-Type is `text/event-stream` (parameters allowed).
 pub fn is_event_stream(content_type: &str) -> bool {
     content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/event-stream")

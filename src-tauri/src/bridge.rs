@@ -71,9 +71,10 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
                     records += 1;
                     *changed.entry(r.feed.clone()).or_default() += 1;
                 }
-                SubscriptionItem::Missed(k) => {
-                    records += k;
-                    all = true;
+                SubscriptionItem::Missed { feed, count } => {
+                    // The feed's stats and newest rows come from its history, which lost nothing.
+                    records += count;
+                    *changed.entry(feed).or_default() += count as usize;
                 }
             }
         }

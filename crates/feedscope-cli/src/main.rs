@@ -266,8 +266,8 @@ async fn tail(args: TailArgs) -> ExitCode {
         };
         let record = match item {
             SubscriptionItem::Record(r) => r,
-            SubscriptionItem::Missed(n) => {
-                eprintln!("feedscope: output fell behind; {n} records were skipped");
+            SubscriptionItem::Missed { count, .. } => {
+                eprintln!("feedscope: output fell behind; {count} records were skipped");
                 continue;
             }
         };

@@ -127,7 +127,7 @@ async fn ingest_once(
                             }
                             black_box(r);
                         }
-                        SubscriptionItem::Missed(m) => panic!("subscriber missed {m} records"),
+                        SubscriptionItem::Missed { count, .. } => panic!("subscriber missed {count} records"),
                     }
                 }
             }

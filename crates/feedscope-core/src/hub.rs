@@ -278,10 +278,18 @@ impl SubQueue {
         for r in records {
             if items.len() < self.capacity {
                 items.push_back(SubscriptionItem::Record(r.clone()));
-            } else if let Some(SubscriptionItem::Missed(n)) = items.back_mut() {
-                *n += 1;
-            } else {
-                items.push_back(SubscriptionItem::Missed(1));
+                continue;
+            }
+            // Past capacity the queue holds only `Missed` markers, at most one per feed, so it
+            // stays bounded however many feeds overflow it.
+            let capacity = self.capacity;
+            let marker = items.range_mut(capacity..).find_map(|i| match i {
+                SubscriptionItem::Missed { feed: f, count } if f == feed => Some(count),
+                _ => None,
+            });
+            match marker {
+                Some(count) => *count += 1,
+                None => items.push_back(SubscriptionItem::Missed { feed: feed.clone(), count: 1 }),
             }
         }
         drop(items);
@@ -293,8 +301,12 @@ impl SubQueue {
 #[derive(Debug, Clone)]
 pub enum SubscriptionItem {
     Record(Arc<Record>),
-    /// This many records were dropped here because the subscriber fell behind; they are still in the history.
-    Missed(u64),
+    /// `count` records of `feed` were dropped here because the subscriber fell behind; they are
+    /// still in the feed's history.
+    Missed {
+        feed: Arc<str>,
+        count: u64,
+    },
 }
 
 /// A live view of the hub's records; dropping it unsubscribes.
@@ -328,5 +340,34 @@ impl Subscription {
             }
             self.queue.notify.notified().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(feed: &Arc<str>) -> Arc<Record> {
+        Arc::new(Record::new(feed.clone(), Timestamp(0), Body::Retry { ms: 1 }))
+    }
+
+    #[test]
+    fn overflow_is_counted_per_feed_and_stays_bounded() {
+        let q = SubQueue { feed: None, capacity: 2, items: Mutex::default(), notify: Notify::new() };
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        for _ in 0..1000 {
+            q.push(&a, &[rec(&a)]);
+            q.push(&b, &[rec(&b), rec(&b)]);
+        }
+        let items = q.items.lock().unwrap();
+        assert_eq!(items.len(), 4, "two records, then one marker per feed");
+        let missed: Vec<(String, u64)> = items
+            .iter()
+            .filter_map(|i| match i {
+                SubscriptionItem::Missed { feed, count } => Some((feed.to_string(), *count)),
+                SubscriptionItem::Record(_) => None,
+            })
+            .collect();
+        assert_eq!(missed, [("b".to_string(), 1999), ("a".to_string(), 999)]);
     }
 }

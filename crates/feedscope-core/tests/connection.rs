@@ -444,7 +444,10 @@ async fn slow_subscriber_is_told_how_many_records_it_missed() {
     for item in slow.drain(usize::MAX) {
         match item {
             SubscriptionItem::Record(_) => got += 1,
-            SubscriptionItem::Missed(n) => missed += n,
+            SubscriptionItem::Missed { feed, count } => {
+                assert_eq!(&*feed, "f");
+                missed += count;
+            }
         }
     }
     assert_eq!(got, 10);

@@ -345,10 +345,10 @@ async fn forward(subscription: Subscription, mut sender: CallbackSender, cancel:
                 Body::Closed { reason, .. } => (Some(json!({"kind": "error", "error": reason})), true),
                 Body::Connecting { .. } | Body::Open { .. } | Body::Retry { .. } | Body::Error { .. } => (None, false),
             },
-            SubscriptionItem::Missed(n) => (
+            SubscriptionItem::Missed { count, .. } => (
                 Some(json!({
                     "kind": "error",
-                    "error": format!("the test service fell behind and lost {n} records before reporting them"),
+                    "error": format!("the test service fell behind and lost {count} records before reporting them"),
                 })),
                 false,
             ),

@@ -192,7 +192,7 @@ pub async fn collect_until(sub: &Subscription, mut done: impl FnMut(&[Record]) -
     while !done(&out) {
         match tokio::time::timeout_at(deadline, sub.recv()).await {
             Ok(SubscriptionItem::Record(r)) => out.push((*r).clone()),
-            Ok(SubscriptionItem::Missed(n)) => panic!("test subscriber missed {n} records"),
+            Ok(SubscriptionItem::Missed { count, .. }) => panic!("test subscriber missed {count} records"),
             Err(_) => {
                 panic!("timed out; records so far:\n{}", out.iter().map(|r| r.to_json()).collect::<Vec<_>>().join("\n"))
             }

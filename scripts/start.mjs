@@ -21,6 +21,7 @@ if (!existsSync(path.join(root, 'node_modules', '@tauri-apps', 'cli'))) run('npm
 run('npm', ['run', '--silent', 'build:ui']);
 // No devUrl: a plain cargo build embeds ui/dist, and shares the build with the tests.
 run('cargo', ['build', '-p', 'feedscope-app', '--locked']);
-const bin = path.join(root, 'target', 'debug', 'feedscope-app');
+const target = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target');
+const bin = path.join(target, 'debug', 'feedscope-app');
 const r = spawnSync(bin, process.argv.slice(2), { stdio: 'inherit' });
 process.exit(r.status ?? 0);

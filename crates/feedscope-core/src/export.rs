@@ -31,17 +31,6 @@ impl Format {
             Format::Sse => "sse",
         }
     }
-
-    /// The format a file name's extension implies, if any.
-    pub fn from_path(path: &std::path::Path) -> Option<Format> {
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "ndjson" | "jsonl" | "log" => Some(Format::Ndjson),
-            "json" => Some(Format::Json),
-            "csv" => Some(Format::Csv),
-            "sse" | "txt" | "eventstream" => Some(Format::Sse),
-            _ => None,
-        }
-    }
 }
 
 impl std::str::FromStr for Format {

@@ -30,6 +30,12 @@ fn closed(rs: &[Record]) -> (String, bool) {
         .expect("a closed record")
 }
 
+fn first_disconnect_reason(rs: &[Record]) -> String {
+    rs.iter()
+        .find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None })
+        .expect("a disconnected record")
+}
+
 fn reconnect_delays(rs: &[Record]) -> Vec<u64> {
     rs.iter()
         .filter_map(|r| match &r.body {
@@ -152,10 +158,7 @@ async fn persistent_mode_retries_5xx_408_429_and_says_a_browser_would_stop() {
         let fx = Fixture::start(move |n, _| if n == 0 { Reply::status(status) } else { Reply::status(204) }).await;
         let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Persistent));
         let rs = collect_until(&sub, is_closed).await;
-        let reason = rs
-            .iter()
-            .find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None })
-            .expect("disconnected");
+        let reason = first_disconnect_reason(&rs);
         assert!(reason.contains(&status.to_string()) && reason.contains("a browser"), "{reason}");
         assert_eq!(fx.requests().len(), 2);
     }
@@ -264,10 +267,7 @@ async fn dropped_socket_reconnects_with_a_reason() {
     .await;
     let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
     let rs = collect_until(&sub, is_closed).await;
-    let reason = rs
-        .iter()
-        .find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None })
-        .unwrap();
+    let reason = first_disconnect_reason(&rs);
     assert!(reason.contains("lost"), "{reason}");
     assert_eq!(fx.requests()[1].header("last-event-id"), Some("5"));
 }
@@ -322,10 +322,7 @@ async fn read_timeout_reconnects_and_says_a_browser_would_wait() {
     .await;
     let (_hub, sub) = start_feed(FeedConfig { read_timeout_ms: 300, ..cfg(fx.url("/"), Mode::Persistent) });
     let rs = collect_until(&sub, is_closed).await;
-    let reason = rs
-        .iter()
-        .find_map(|r| if let Body::Disconnected { reason, .. } = &r.body { Some(reason.clone()) } else { None })
-        .unwrap();
+    let reason = first_disconnect_reason(&rs);
     assert!(reason.contains("read timeout") && reason.contains("a browser"), "{reason}");
 }
 

@@ -17,15 +17,6 @@ pub enum Mode {
     Persistent,
 }
 
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Browser => "browser",
-            Mode::Persistent => "persistent",
-        }
-    }
-}
-
 impl std::str::FromStr for Mode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -31,11 +31,6 @@ impl Backoff {
         }
     }
 
-    /// The reconnection time now in force.
-    pub fn retry_ms(&self) -> u64 {
-        self.retry_ms
-    }
-
     /// A valid `retry:` field: applies to the next delay at once.
     pub fn set_retry(&mut self, ms: u64) {
         self.retry_ms = ms;

@@ -43,13 +43,6 @@ pub enum Oversize {
 }
 
 impl Oversize {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Oversize::Line => "line",
-            Oversize::Event => "event",
-        }
-    }
-
     /// With its article, for messages: "a line", "an event".
     pub fn described(self) -> &'static str {
         match self {

@@ -5,10 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ ! -x /usr/bin/WebKitWebDriver ]]; then
-  echo "test-app: /usr/bin/WebKitWebDriver is missing; run: bash scripts/setup-system.sh --e2e" >&2
-  exit 1
-fi
+# WebKitWebDriver, Xvfb and the build packages: installed here when missing (apt-get as root or
+# sudo), so this script also works alone on a fresh machine.
+bash scripts/setup-system.sh --e2e
 DRIVER="${TAURI_DRIVER:-$(command -v tauri-driver || echo "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver")}"
 if [[ ! -x "$DRIVER" ]]; then
   echo "test-app: installing tauri-driver 2.1.0" >&2

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use feedscope_core::{FeedStats, Hub, SubscriptionItem, Timestamp};
+use feedscope_core::{FeedStats, Hub, Timestamp};
 use serde::Serialize;
 
 use crate::rows::Row;
@@ -16,7 +16,6 @@ pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 const IDLE_REFRESH: Duration = Duration::from_millis(1000);
 /// Newest rows sent per feed and batch; enough to fill a followed table without a query.
 pub const TAIL_ROWS: usize = 120;
-const QUEUE: usize = 200_000;
 
 #[derive(Debug, Serialize)]
 pub struct FeedUpdate {
@@ -50,8 +49,10 @@ pub fn feed_update(hub: &Hub, id: &str, tail: usize) -> Option<FeedUpdate> {
 
 /// Runs until `send` fails (the window is gone) or the hub is dropped.
 pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool) {
-    let sub = match hub.upgrade() {
-        Some(h) => h.subscribe(None, QUEUE),
+    // A watch, not a subscription: the window reads rows from the histories, so it needs only
+    // to know which feeds changed, and it never holds a feed back.
+    let watch = match hub.upgrade() {
+        Some(h) => h.watch(),
         None => return,
     };
     let mut n = 0u64;
@@ -59,24 +60,15 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
     let mut first = true;
     loop {
         if !first {
-            let _ = tokio::time::timeout(IDLE_REFRESH, sub.ready()).await;
+            let _ = tokio::time::timeout(IDLE_REFRESH, watch.changed()).await;
         }
         let Some(hub) = hub.upgrade() else { return };
-        let mut changed: BTreeMap<Arc<str>, usize> = BTreeMap::new();
         let mut all = first;
         let mut records = 0u64;
-        for item in sub.drain(usize::MAX) {
-            match item {
-                SubscriptionItem::Record(r) => {
-                    records += 1;
-                    *changed.entry(r.feed.clone()).or_default() += 1;
-                }
-                SubscriptionItem::Missed { feed, count } => {
-                    // The feed's stats and newest rows come from its history, which lost nothing.
-                    records += count;
-                    *changed.entry(feed).or_default() += count as usize;
-                }
-            }
+        let mut changed: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+        for (feed, count) in watch.take() {
+            records += count;
+            changed.insert(feed, count as usize);
         }
         // A quiet second: refresh every feed (rates decay, countdowns, stopped feeds).
         if changed.is_empty() {

@@ -60,10 +60,10 @@ pub fn summary(b: &Body) -> String {
         }
         Body::Retry { ms } => format!("retry: reconnection time set to {ms} ms"),
         Body::Error { reason } => format!("error: {reason}"),
-        Body::Disconnected { reason, reconnect_in_ms } => {
+        Body::Disconnected { reason, reconnect_in_ms, .. } => {
             format!("disconnected: {reason}; reconnecting in {}", human_ms(*reconnect_in_ms))
         }
-        Body::Closed { reason, fatal } => {
+        Body::Closed { reason, fatal, .. } => {
             format!("{}: {reason}", if *fatal { "failed" } else { "closed" })
         }
         Body::Event { data, .. } => data.clone(),
@@ -132,7 +132,11 @@ mod tests {
         let dc = Record::new(
             Arc::from("f"),
             Timestamp(5),
-            Body::Disconnected { reason: "end of stream".into(), reconnect_in_ms: 2000 },
+            Body::Disconnected {
+                reason: "end of stream".into(),
+                cause: feedscope_core::Cause::EndOfStream,
+                reconnect_in_ms: 2000,
+            },
         );
         assert_eq!(Row::new(8, &dc).text, "disconnected: end of stream; reconnecting in 2.0 s");
     }

@@ -67,7 +67,7 @@ impl Printer {
             Body::Comment { text } => writeln!(out, "{dim}:{}{reset}", visible(text))?,
             Body::Retry { ms } => writeln!(out, "{dim}retry {ms} ms{reset}")?,
             Body::Error { reason } => writeln!(out, "{}! {}{reset}", self.c(MAGENTA), visible(reason))?,
-            Body::Disconnected { reason, reconnect_in_ms } => {
+            Body::Disconnected { reason, reconnect_in_ms, .. } => {
                 let y = self.c(YELLOW);
                 writeln!(
                     out,
@@ -76,7 +76,7 @@ impl Printer {
                     ms_text(*reconnect_in_ms)
                 )?;
             }
-            Body::Closed { reason, fatal } => {
+            Body::Closed { reason, fatal, .. } => {
                 let col = if *fatal { self.c(RED) } else { self.c(DIM) };
                 writeln!(out, "{col}● closed{reset} {}", visible(reason))?;
             }

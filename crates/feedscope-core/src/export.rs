@@ -53,7 +53,13 @@ pub struct Exporter<W: Write> {
     count: u64,
     last_id: Option<String>,
     buf: String,
+    /// NDJSON and JSON are encoded here and handed to `out` in large writes, so a wrapping
+    /// `BufWriter` is not needed (and would only copy every byte once more).
+    json: Vec<u8>,
 }
+
+/// Bytes of encoded JSON gathered before one write to the output.
+const JSON_CHUNK: usize = 64 << 10;
 
 impl<W: Write> Exporter<W> {
     pub fn new(format: Format, mut out: W) -> io::Result<Self> {
@@ -62,7 +68,7 @@ impl<W: Write> Exporter<W> {
             Format::Csv => out.write_all(b"kind,feed,ts,seq,type,id,data,detail\r\n")?,
             Format::Ndjson | Format::Sse => {}
         }
-        Ok(Exporter { format, out, count: 0, last_id: None, buf: String::new() })
+        Ok(Exporter { format, out, count: 0, last_id: None, buf: String::new(), json: Vec::new() })
     }
 
     /// Records written so far (for `sse`, only the ones the format can hold).
@@ -72,13 +78,10 @@ impl<W: Write> Exporter<W> {
 
     pub fn write(&mut self, r: &Record) -> io::Result<()> {
         match self.format {
-            Format::Ndjson => {
-                serde_json::to_writer(&mut self.out, r)?;
-                self.out.write_all(b"\n")?;
-            }
+            Format::Ndjson => r.write_ndjson(&mut self.json),
             Format::Json => {
-                self.out.write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, r)?;
+                self.json.extend_from_slice(if self.count == 0 { b"\n" } else { b",\n" });
+                r.write_json(&mut self.json);
             }
             Format::Csv => self.write_csv(r)?,
             Format::Sse => {
@@ -101,6 +104,17 @@ impl<W: Write> Exporter<W> {
             }
         }
         self.count += 1;
+        if self.json.len() >= JSON_CHUNK {
+            self.write_json_chunk()?;
+        }
+        Ok(())
+    }
+
+    fn write_json_chunk(&mut self) -> io::Result<()> {
+        if !self.json.is_empty() {
+            self.out.write_all(&self.json)?;
+            self.json.clear();
+        }
         Ok(())
     }
 
@@ -134,8 +148,15 @@ impl<W: Write> Exporter<W> {
         self.out.write_all(b"\r\n")
     }
 
+    /// Flushes what was written so far (a live log stays readable as it grows).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.write_json_chunk()?;
+        self.out.flush()
+    }
+
     /// Closes the document and flushes; returns the writer and the record count.
     pub fn finish(mut self) -> io::Result<(W, u64)> {
+        self.write_json_chunk()?;
         if self.format == Format::Json {
             self.out.write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?;
         }
@@ -168,7 +189,7 @@ mod tests {
             r(Body::Event { seq: 1, event_type: Arc::from("tick"), id: Arc::from("1"), data: "a,\"b\"\nc".into() }),
             r(Body::Comment { text: " hb".into() }),
             r(Body::Event { seq: 2, event_type: Arc::from("message"), id: Arc::from("1"), data: "".into() }),
-            r(Body::Closed { reason: "stopped".into(), fatal: false }),
+            r(Body::Closed { reason: "stopped".into(), cause: crate::Cause::UserStop, fatal: false }),
         ]
     }
 

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(test)]
+use crate::record::Cause;
 use crate::record::{Body, Record, Timestamp};
 
 /// Caps on what a history keeps. The oldest records go first.
@@ -145,7 +147,7 @@ impl Matcher {
 }
 
 /// One page of a query: `total` records match, `rows` are those from `offset`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Page {
     pub total: usize,
     pub offset: usize,
@@ -238,8 +240,8 @@ impl History {
             Body::Comment { .. } => s.comments += 1,
             Body::Retry { ms } => s.retry_ms = Some(*ms),
             Body::Error { .. } => s.errors += 1,
-            Body::Disconnected { reason, reconnect_in_ms } => {
-                if crate::feed::diverges_from_browser(reason) {
+            Body::Disconnected { reason, cause, reconnect_in_ms } => {
+                if cause.diverges_from_browser() {
                     s.browser_note = Some(reason.clone());
                     s.browser_note_at = Some(r.ts);
                 }
@@ -247,7 +249,7 @@ impl History {
                 s.reason = Some(reason.clone());
                 s.reconnect_at = Some(Timestamp(r.ts.0 + *reconnect_in_ms as i64));
             }
-            Body::Closed { reason, fatal } => {
+            Body::Closed { reason, fatal, .. } => {
                 s.state = ConnState::Closed;
                 s.reason = Some(reason.clone());
                 s.fatal = *fatal;
@@ -458,17 +460,17 @@ mod tests {
         assert_eq!(h.stats(Timestamp(0)).state, ConnState::Connecting);
         h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
         assert_eq!(h.stats(Timestamp(0)).state, ConnState::Open);
-        h.push(rec(Body::Disconnected { reason: "eof".into(), reconnect_in_ms: 500 }));
+        h.push(rec(Body::Disconnected { reason: "eof".into(), cause: Cause::EndOfStream, reconnect_in_ms: 500 }));
         let s = h.stats(Timestamp(0));
         assert_eq!((s.state, s.reconnect_at), (ConnState::Reconnecting, Some(Timestamp(1500))));
         assert_eq!(s.browser_note, None);
         let note = "HTTP 503 from u; a browser's EventSource would stop here, persistent mode retries";
-        h.push(rec(Body::Disconnected { reason: note.into(), reconnect_in_ms: 500 }));
+        h.push(rec(Body::Disconnected { reason: note.into(), cause: Cause::HttpStatus, reconnect_in_ms: 500 }));
         h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
         let s = h.stats(Timestamp(0));
         assert_eq!((s.reason, s.browser_note.as_deref()), (None, Some(note)));
         h.push(rec(Body::Connecting { attempt: 2, url: "u".into(), last_event_id: "9".into() }));
-        h.push(rec(Body::Closed { reason: "HTTP 404".into(), fatal: true }));
+        h.push(rec(Body::Closed { reason: "HTTP 404".into(), cause: Cause::HttpStatus, fatal: true }));
         let s = h.stats(Timestamp(0));
         assert_eq!((s.state, s.fatal, s.reconnects, s.last_event_id.as_str()), (ConnState::Closed, true, 1, "9"));
     }

@@ -1,15 +1,20 @@
 //! The running feeds: starts and stops their connection tasks, keeps each feed's [`History`],
-//! and fans records out to subscribers that either keep up or are told how many they missed.
+//! and fans records out. Two kinds of consumer, and neither loses anything:
+//! - a [`Subscription`] gets every record, in order. Its queue is bounded; when it is full, the
+//!   feeds it watches stop reading their sockets until it catches up (TCP backpressure), so a
+//!   log writer slower than the network slows the server down instead of skipping records.
+//! - a [`Watch`] only learns which feeds changed and by how many records, and reads what it
+//!   shows from the history (the app's window). It never slows a feed down.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use tokio::sync::Notify;
 
 use crate::feed::{self, Batch, ConfigError, Control, FeedConfig};
 use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page};
-use crate::record::{Body, Record, Timestamp};
+use crate::record::{Body, Cause, Record, Timestamp};
 
 /// The `closed` reason of a feed the user stopped.
 pub const STOPPED: &str = "stopped by the user";
@@ -35,6 +40,9 @@ struct FeedSlot {
     /// Bumped (under the history lock) by every stop: batches from an older connection task that
     /// arrive afterwards are dropped, so a stop's `closed` is always the run's last record.
     generation: AtomicU64,
+    /// Events still to take before the feed stops by itself ([`Hub::stop_after`]); `u64::MAX`
+    /// for no limit. Only read and written under the history lock.
+    events_left: AtomicU64,
 }
 
 /// The feeds of one app (or CLI run). Cheap to share: wrap it in an `Arc`.
@@ -42,6 +50,7 @@ pub struct Hub {
     runtime: tokio::runtime::Handle,
     feeds: RwLock<HashMap<Arc<str>, Arc<FeedSlot>>>,
     subscribers: Mutex<Vec<Arc<SubQueue>>>,
+    watchers: Mutex<Vec<Weak<WatchState>>>,
 }
 
 impl Hub {
@@ -54,7 +63,7 @@ impl Hub {
     }
 
     pub fn with_runtime(runtime: tokio::runtime::Handle) -> Arc<Hub> {
-        Arc::new(Hub { runtime, feeds: RwLock::default(), subscribers: Mutex::default() })
+        Arc::new(Hub { runtime, feeds: RwLock::default(), subscribers: Mutex::default(), watchers: Mutex::default() })
     }
 
     fn slot(&self, id: &str) -> Result<Arc<FeedSlot>, HubError> {
@@ -78,6 +87,7 @@ impl Hub {
                 seq: Arc::new(AtomicU64::new(0)),
                 running: Mutex::new(None),
                 generation: AtomicU64::new(0),
+                events_left: AtomicU64::new(u64::MAX),
             }),
         );
         Ok(())
@@ -111,7 +121,7 @@ impl Hub {
         let mut history = slot.history.lock().expect("feed lock");
         slot.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(reason) = reason {
-            let closed = Body::Closed { reason: reason.to_owned(), fatal: false };
+            let closed = Body::Closed { reason: reason.to_owned(), cause: Cause::UserStop, fatal: false };
             self.append(&mut history, slot, vec![Record::new(slot.id.clone(), Timestamp::now(), closed)], 0);
         }
     }
@@ -141,18 +151,11 @@ impl Hub {
         drop(running);
         let config = slot.config.lock().expect("feed lock").clone();
         let generation = slot.generation.load(Ordering::SeqCst);
-        let hub = Arc::downgrade(self);
+        let sink = HubSink { hub: Arc::downgrade(self), slot: slot.clone(), generation };
         let task_slot = slot.clone();
         let my_control = control.clone();
         self.runtime.spawn(async move {
-            let emit_slot = task_slot.clone();
-            let emit_hub = hub.clone();
-            feed::run(task_slot.id.clone(), config, task_slot.seq.clone(), control, move |batch| {
-                if let Some(hub) = emit_hub.upgrade() {
-                    hub.ingest(&emit_slot, generation, batch);
-                }
-            })
-            .await;
+            feed::run(task_slot.id.clone(), config, task_slot.seq.clone(), control, sink).await;
             // Only clear our own control: a stop + start may already have put a new one there.
             let mut running = task_slot.running.lock().expect("feed lock");
             if running.as_ref().is_some_and(|c| c.cancel == my_control.cancel) {
@@ -166,6 +169,16 @@ impl Hub {
     pub fn stop(&self, id: &str) -> Result<(), HubError> {
         let slot = self.slot(id)?;
         self.halt(&slot, Some(STOPPED));
+        Ok(())
+    }
+
+    /// Stops the feed once it has received `events` more events: the last records are then that
+    /// event and `closed`, and no further request goes out (what `feedscope tail -n` needs: a
+    /// printer that stopped the feed only when it got there would let the feed run ahead).
+    pub fn stop_after(&self, id: &str, events: u64) -> Result<(), HubError> {
+        let slot = self.slot(id)?;
+        let _history = slot.history.lock().expect("feed lock");
+        slot.events_left.store(events, Ordering::SeqCst);
         Ok(())
     }
 
@@ -186,12 +199,33 @@ impl Hub {
     }
 
     /// Takes a batch from the connection task of `generation`, unless the feed was stopped since.
-    fn ingest(&self, slot: &FeedSlot, generation: u64, batch: Batch) {
+    fn ingest(&self, slot: &FeedSlot, generation: u64, mut batch: Batch) {
         let mut history = slot.history.lock().expect("feed lock");
         if slot.generation.load(Ordering::SeqCst) != generation {
             return;
         }
+        let left = slot.events_left.load(Ordering::SeqCst);
+        let mut done = false;
+        if left != u64::MAX {
+            let mut n = left;
+            let cut = batch.records.iter().position(|r| {
+                if let Body::Event { .. } = r.body {
+                    n = n.saturating_sub(1);
+                }
+                n == 0
+            });
+            if let Some(i) = cut {
+                batch.records.truncate(i + 1);
+                done = true;
+            }
+            slot.events_left.store(n, Ordering::SeqCst);
+        }
         self.append(&mut history, slot, batch.records, batch.bytes);
+        drop(history);
+        if done {
+            // Inside the connection task's emit: no other batch of this run can come in between.
+            self.halt(slot, Some(STOPPED));
+        }
     }
 
     /// Appends records to the history and hands them to the subscribers. Called with the history
@@ -206,23 +240,48 @@ impl Hub {
             history.push(r.clone());
         }
         let mut subs = self.subscribers.lock().expect("hub lock");
-        subs.retain(|q| Arc::strong_count(q) > 1);
+        subs.retain(|q| !q.closed.load(Ordering::SeqCst));
         for q in subs.iter() {
             q.push(&slot.id, &records);
         }
+        drop(subs);
+        let mut watchers = self.watchers.lock().expect("hub lock");
+        watchers.retain(|w| match w.upgrade() {
+            Some(w) => {
+                w.note(&slot.id, records.len() as u64);
+                true
+            }
+            None => false,
+        });
     }
 
-    /// Records from now on, of one feed or all. `capacity` bounds the queue: a subscriber that
-    /// falls further behind gets [`SubscriptionItem::Missed`] instead of the records it lost.
+    /// Every record from now on, of one feed or all, in order. `capacity` bounds the queue: while
+    /// this many records wait in it, the feeds it watches read no further (see the module doc).
+    /// Take records promptly, and drop the subscription when done.
     pub fn subscribe(&self, feed: Option<&str>, capacity: usize) -> Subscription {
         let q = Arc::new(SubQueue {
             feed: feed.map(Arc::from),
             capacity: capacity.max(1),
             items: Mutex::new(VecDeque::new()),
-            notify: Notify::new(),
+            arrived: Notify::new(),
+            room: Notify::new(),
+            closed: AtomicBool::new(false),
         });
         self.subscribers.lock().expect("hub lock").push(q.clone());
         Subscription { queue: q }
+    }
+
+    /// Which feeds got records from now on, and how many: for a view that reads what it shows
+    /// from the histories and must never slow a feed down.
+    pub fn watch(&self) -> Watch {
+        let state = Arc::new(WatchState::default());
+        self.watchers.lock().expect("hub lock").push(Arc::downgrade(&state));
+        Watch { state }
+    }
+
+    /// A subscriber of `feed` whose queue is full, if any.
+    fn full_queue(&self, feed: &str) -> Option<Arc<SubQueue>> {
+        self.subscribers.lock().expect("hub lock").iter().find(|q| q.wants(feed) && q.is_full()).cloned()
     }
 
     pub fn stats(&self, id: &str) -> Result<FeedStats, HubError> {
@@ -262,84 +321,174 @@ impl Drop for Hub {
     }
 }
 
-struct SubQueue {
-    feed: Option<Arc<str>>,
-    capacity: usize,
-    items: Mutex<VecDeque<SubscriptionItem>>,
-    notify: Notify,
+/// The connection task's [`feed::Sink`]: appends to the hub, and waits while a subscriber is full.
+struct HubSink {
+    hub: Weak<Hub>,
+    slot: Arc<FeedSlot>,
+    generation: u64,
 }
 
-impl SubQueue {
-    fn push(&self, feed: &Arc<str>, records: &[Arc<Record>]) {
-        if self.feed.as_ref().is_some_and(|f| f != feed) {
-            return;
+impl feed::Sink for HubSink {
+    fn emit(&mut self, batch: Batch) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.ingest(&self.slot, self.generation, batch);
         }
-        let mut items = self.items.lock().expect("subscription lock");
-        for r in records {
-            if items.len() < self.capacity {
-                items.push_back(SubscriptionItem::Record(r.clone()));
-                continue;
-            }
-            // Past capacity the queue holds only `Missed` markers, at most one per feed, so it
-            // stays bounded however many feeds overflow it.
-            let capacity = self.capacity;
-            let marker = items.range_mut(capacity..).find_map(|i| match i {
-                SubscriptionItem::Missed { feed: f, count } if f == feed => Some(count),
-                _ => None,
-            });
-            match marker {
-                Some(count) => *count += 1,
-                None => items.push_back(SubscriptionItem::Missed { feed: feed.clone(), count: 1 }),
-            }
+    }
+
+    async fn room(&self) {
+        loop {
+            // Hold no reference to the hub while waiting: dropping it must stop the feed.
+            let Some(queue) = self.hub.upgrade().and_then(|h| h.full_queue(&self.slot.id)) else { return };
+            queue.wait_for_room().await;
         }
-        drop(items);
-        self.notify.notify_one();
     }
 }
 
-/// What a subscription yields, in order.
-#[derive(Debug, Clone)]
-pub enum SubscriptionItem {
-    Record(Arc<Record>),
-    /// `count` records of `feed` were dropped here because the subscriber fell behind; they are
-    /// still in the feed's history.
-    Missed {
-        feed: Arc<str>,
-        count: u64,
-    },
+struct SubQueue {
+    feed: Option<Arc<str>>,
+    capacity: usize,
+    items: Mutex<VecDeque<Arc<Record>>>,
+    /// Wakes the subscriber: records arrived.
+    arrived: Notify,
+    /// Wakes the feeds waiting for room: the queue fell to half its capacity, or closed.
+    room: Notify,
+    /// The subscription was dropped: nobody waits for it any more.
+    closed: AtomicBool,
 }
 
-/// A live view of the hub's records; dropping it unsubscribes.
+impl SubQueue {
+    fn wants(&self, feed: &str) -> bool {
+        self.feed.as_deref().is_none_or(|f| f == feed)
+    }
+
+    fn is_full(&self) -> bool {
+        !self.closed.load(Ordering::SeqCst) && self.items.lock().expect("subscription lock").len() >= self.capacity
+    }
+
+    /// Takes every batch whole, even past capacity: the feed then waits in [`Self::wait_for_room`]
+    /// before reading more, so the queue overshoots by at most one read's records per feed.
+    fn push(&self, feed: &Arc<str>, records: &[Arc<Record>]) {
+        if !self.wants(feed) {
+            return;
+        }
+        self.items.lock().expect("subscription lock").extend(records.iter().cloned());
+        self.arrived.notify_one();
+    }
+
+    async fn wait_for_room(&self) {
+        let notified = self.room.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a wake-up between the two is not lost.
+        notified.as_mut().enable();
+        if self.is_full() {
+            notified.await;
+        }
+    }
+
+    /// Removes up to `max` records; wakes waiting feeds when the queue crosses half its capacity
+    /// (not at every record, so a reader that takes one at a time does not wake them each time).
+    fn take(&self, max: usize, out: &mut Vec<Arc<Record>>) -> usize {
+        let mut items = self.items.lock().expect("subscription lock");
+        let before = items.len();
+        let n = before.min(max);
+        out.extend(items.drain(..n));
+        let low = self.capacity / 2;
+        if before > low && before - n <= low {
+            self.room.notify_waiters();
+        }
+        n
+    }
+}
+
+/// A lossless live view of the hub's records; see [`Hub::subscribe`]. Dropping it unsubscribes
+/// and releases any feed waiting for it.
 pub struct Subscription {
     queue: Arc<SubQueue>,
 }
 
 impl Subscription {
-    /// The next item, waiting for one.
-    pub async fn recv(&self) -> SubscriptionItem {
+    /// The next record, waiting for one.
+    pub async fn recv(&self) -> Arc<Record> {
+        let mut one = Vec::with_capacity(1);
+        self.recv_many(&mut one, 1).await;
+        one.pop().expect("recv_many took one record")
+    }
+
+    /// Waits until records are queued, then moves up to `max` (at least 1) of them into `out`
+    /// and returns how many. The fast way to consume: one lock and one wake-up per call.
+    pub async fn recv_many(&self, out: &mut Vec<Arc<Record>>, max: usize) -> usize {
         loop {
-            if let Some(item) = self.queue.items.lock().expect("subscription lock").pop_front() {
-                return item;
+            let n = self.queue.take(max.max(1), out);
+            if n > 0 {
+                return n;
             }
-            self.queue.notify.notified().await;
+            self.queue.arrived.notified().await;
         }
     }
 
-    /// Everything queued now, at most `max` items, without waiting.
-    pub fn drain(&self, max: usize) -> Vec<SubscriptionItem> {
-        let mut items = self.queue.items.lock().expect("subscription lock");
-        let n = items.len().min(max);
-        items.drain(..n).collect()
+    /// Everything queued now, at most `max` records, without waiting.
+    pub fn drain(&self, max: usize) -> Vec<Arc<Record>> {
+        let mut out = Vec::new();
+        self.queue.take(max, &mut out);
+        out
     }
 
-    /// Waits until at least one item is queued.
+    /// Waits until at least one record is queued.
     pub async fn ready(&self) {
         loop {
             if !self.queue.items.lock().expect("subscription lock").is_empty() {
                 return;
             }
-            self.queue.notify.notified().await;
+            self.queue.arrived.notified().await;
         }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.queue.closed.store(true, Ordering::SeqCst);
+        self.queue.room.notify_waiters();
+    }
+}
+
+#[derive(Default)]
+struct WatchState {
+    /// Feeds with records since the last [`Watch::take`], in the order they first changed.
+    changed: Mutex<Vec<(Arc<str>, u64)>>,
+    notify: Notify,
+}
+
+impl WatchState {
+    fn note(&self, feed: &Arc<str>, n: u64) {
+        let mut changed = self.changed.lock().expect("watch lock");
+        match changed.iter_mut().find(|(f, _)| f == feed) {
+            Some((_, count)) => *count += n,
+            None => changed.push((feed.clone(), n)),
+        }
+        drop(changed);
+        self.notify.notify_one();
+    }
+}
+
+/// Which feeds changed; see [`Hub::watch`]. Bounded by the number of feeds, whatever the rate.
+pub struct Watch {
+    state: Arc<WatchState>,
+}
+
+impl Watch {
+    /// Waits until some feed has records not yet taken.
+    pub async fn changed(&self) {
+        loop {
+            if !self.state.changed.lock().expect("watch lock").is_empty() {
+                return;
+            }
+            self.state.notify.notified().await;
+        }
+    }
+
+    /// The feeds that got records since the last call, each with how many.
+    pub fn take(&self) -> Vec<(Arc<str>, u64)> {
+        std::mem::take(&mut *self.state.changed.lock().expect("watch lock"))
     }
 }
 
@@ -347,27 +496,66 @@ impl Subscription {
 mod tests {
     use super::*;
 
+    fn queue(capacity: usize) -> Arc<SubQueue> {
+        Arc::new(SubQueue {
+            feed: None,
+            capacity,
+            items: Mutex::default(),
+            arrived: Notify::new(),
+            room: Notify::new(),
+            closed: AtomicBool::new(false),
+        })
+    }
+
     fn rec(feed: &Arc<str>) -> Arc<Record> {
         Arc::new(Record::new(feed.clone(), Timestamp(0), Body::Retry { ms: 1 }))
     }
 
+    #[tokio::test]
+    async fn a_full_queue_keeps_every_record_and_holds_the_feed_until_half_empty() {
+        let q = queue(4);
+        let a: Arc<str> = Arc::from("a");
+        q.push(&a, &[rec(&a), rec(&a), rec(&a), rec(&a), rec(&a)]);
+        assert!(q.is_full(), "a batch is taken whole, past capacity");
+        let waiter = tokio::spawn({
+            let q = q.clone();
+            async move { q.wait_for_room().await }
+        });
+        tokio::task::yield_now().await;
+        let mut out = Vec::new();
+        q.take(2, &mut out);
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "3 of 4 left: above half, the feed still waits");
+        q.take(1, &mut out);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.expect("woken at half").unwrap();
+        q.take(10, &mut out);
+        assert_eq!(out.len(), 5, "nothing was dropped");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_subscription_releases_waiting_feeds() {
+        let q = queue(1);
+        let a: Arc<str> = Arc::from("a");
+        q.push(&a, &[rec(&a), rec(&a)]);
+        let waiter = tokio::spawn({
+            let q = q.clone();
+            async move { q.wait_for_room().await }
+        });
+        tokio::task::yield_now().await;
+        drop(Subscription { queue: q });
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.expect("released").unwrap();
+    }
+
     #[test]
-    fn overflow_is_counted_per_feed_and_stays_bounded() {
-        let q = SubQueue { feed: None, capacity: 2, items: Mutex::default(), notify: Notify::new() };
+    fn a_watch_counts_records_per_feed_and_stays_bounded() {
+        let w = WatchState::default();
         let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
         for _ in 0..1000 {
-            q.push(&a, &[rec(&a)]);
-            q.push(&b, &[rec(&b), rec(&b)]);
+            w.note(&a, 1);
+            w.note(&b, 2);
         }
-        let items = q.items.lock().unwrap();
-        assert_eq!(items.len(), 4, "two records, then one marker per feed");
-        let missed: Vec<(String, u64)> = items
-            .iter()
-            .filter_map(|i| match i {
-                SubscriptionItem::Missed { feed, count } => Some((feed.to_string(), *count)),
-                SubscriptionItem::Record(_) => None,
-            })
-            .collect();
-        assert_eq!(missed, [("b".to_string(), 1999), ("a".to_string(), 999)]);
+        let watch = Watch { state: Arc::new(w) };
+        assert_eq!(watch.take(), [(a, 1000), (b, 2000)]);
+        assert!(watch.take().is_empty());
     }
 }

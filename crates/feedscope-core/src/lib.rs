@@ -15,5 +15,5 @@ pub mod sse;
 pub use export::{Exporter, Format};
 pub use feed::{FeedConfig, FeedError, Header, Mode};
 pub use history::{ConnState, FeedStats, History, HistoryLimits, Matcher, Page, Query};
-pub use hub::{Hub, HubError, Subscription, SubscriptionItem};
-pub use record::{Body, Record, Timestamp};
+pub use hub::{Hub, HubError, Subscription, Watch};
+pub use record::{Body, Cause, Record, Timestamp};

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::Error as _;
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Milliseconds since the Unix epoch, shown as RFC 3339 UTC with milliseconds.
@@ -135,6 +134,42 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// Why a connection ended (`disconnected`) or a feed stopped (`closed`): the stable,
+/// machine-readable counterpart of the record's `reason`, which is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The server ended the response body.
+    EndOfStream,
+    /// The connection could not be made or broke (refused, reset, DNS, TLS, a body error).
+    Network,
+    /// No byte arrived within the feed's read timeout (a browser would keep waiting).
+    ReadTimeout,
+    /// An HTTP status other than 200 and 204 (the `reason` names it).
+    HttpStatus,
+    /// A 200 whose Content-Type is missing or not `text/event-stream`.
+    ContentType,
+    /// 204 No Content: the server asked the client to stop.
+    NoContent,
+    /// The feed's settings were refused, or its HTTP client could not be built.
+    Config,
+    /// The user asked for a reconnection now.
+    UserRestart,
+    /// The user stopped the feed.
+    UserStop,
+    /// Written before records carried a cause.
+    #[default]
+    Unknown,
+}
+
+impl Cause {
+    /// Whether `persistent` mode went on here where a browser's `EventSource` would have
+    /// stopped (a retried HTTP status) or kept waiting (a read timeout).
+    pub fn diverges_from_browser(self) -> bool {
+        matches!(self, Cause::HttpStatus | Cause::ReadTimeout)
+    }
+}
+
 /// One thing that happened on a feed. Every field of `body` is documented in docs/log-format.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -166,9 +201,19 @@ pub enum Body {
     /// Something in the stream was discarded (an oversized line or event); the feed goes on.
     Error { reason: String },
     /// The connection ended and a reconnection is scheduled.
-    Disconnected { reason: String, reconnect_in_ms: u64 },
+    Disconnected {
+        reason: String,
+        #[serde(default)]
+        cause: Cause,
+        reconnect_in_ms: u64,
+    },
     /// The feed stopped for good: `fatal` is true for a failure, false for a user stop or a 204.
-    Closed { reason: String, fatal: bool },
+    Closed {
+        reason: String,
+        #[serde(default)]
+        cause: Cause,
+        fatal: bool,
+    },
 }
 
 impl Body {
@@ -207,7 +252,9 @@ impl Record {
 
     /// One NDJSON line, without the trailing newline.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("records always serialize")
+        let mut out = Vec::with_capacity(128);
+        self.write_json(&mut out);
+        String::from_utf8(out).expect("JSON of UTF-8 strings is UTF-8")
     }
 
     /// Parses one NDJSON line.
@@ -216,42 +263,220 @@ impl Record {
     }
 }
 
-impl Serialize for Record {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // `kind`, `feed`, `ts` first, then the body's own fields, so every line reads alike.
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("kind", self.body.kind())?;
-        m.serialize_entry("feed", &*self.feed)?;
-        m.serialize_entry("ts", &self.ts)?;
+impl Record {
+    /// Appends this record's NDJSON line, newline included, to `out`. This is the log format's one
+    /// writer (docs/log-format.md): `kind`, `feed`, `ts` first, then the body's own fields, so
+    /// every line reads alike. Written by hand rather than through serde because it is the CLI's
+    /// and the exports' hot path; the tests check that serde_json reads back the same record.
+    pub fn write_ndjson(&self, out: &mut Vec<u8>) {
+        self.write_json(out);
+        out.push(b'\n');
+    }
+
+    /// Appends this record as one JSON object (no newline).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = JsonObject::new(out);
+        o.str("kind", self.body.kind());
+        o.str("feed", &self.feed);
+        o.key("ts");
+        self.ts.write_json(o.out);
         match &self.body {
             Body::Connecting { attempt, url, last_event_id } => {
-                m.serialize_entry("attempt", attempt)?;
-                m.serialize_entry("url", url)?;
-                m.serialize_entry("last_event_id", last_event_id)?;
+                o.num("attempt", *attempt);
+                o.str("url", url);
+                o.str("last_event_id", last_event_id);
             }
             Body::Open { status, headers } => {
-                m.serialize_entry("status", status)?;
-                m.serialize_entry("headers", headers)?;
+                o.num("status", *status);
+                o.key("headers");
+                let mut h = JsonObject::new(o.out);
+                for (k, v) in headers {
+                    h.str(k, v);
+                }
+                h.end();
             }
             Body::Event { seq, event_type, id, data } => {
-                m.serialize_entry("seq", seq)?;
-                m.serialize_entry("type", &**event_type)?;
-                m.serialize_entry("id", &**id)?;
-                m.serialize_entry("data", data)?;
+                o.num("seq", *seq);
+                o.str("type", event_type);
+                o.str("id", id);
+                o.str("data", data);
             }
-            Body::Comment { text } => m.serialize_entry("text", text)?,
-            Body::Retry { ms } => m.serialize_entry("ms", ms)?,
-            Body::Error { reason } => m.serialize_entry("reason", reason)?,
-            Body::Disconnected { reason, reconnect_in_ms } => {
-                m.serialize_entry("reason", reason)?;
-                m.serialize_entry("reconnect_in_ms", reconnect_in_ms)?;
+            Body::Comment { text } => o.str("text", text),
+            Body::Retry { ms } => o.num("ms", *ms),
+            Body::Error { reason } => o.str("reason", reason),
+            Body::Disconnected { reason, cause, reconnect_in_ms } => {
+                o.str("reason", reason);
+                o.str("cause", cause.as_str());
+                o.num("reconnect_in_ms", *reconnect_in_ms);
             }
-            Body::Closed { reason, fatal } => {
-                m.serialize_entry("reason", reason)?;
-                m.serialize_entry("fatal", fatal)?;
+            Body::Closed { reason, cause, fatal } => {
+                o.str("reason", reason);
+                o.str("cause", cause.as_str());
+                o.key("fatal");
+                o.out.extend_from_slice(if *fatal { b"true" } else { b"false" });
             }
         }
-        m.end()
+        o.end();
+    }
+}
+
+impl Timestamp {
+    /// `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, quotes included, without going through `fmt`.
+    fn write_json(self, out: &mut Vec<u8>) {
+        let ms = self.0.rem_euclid(1000);
+        let secs = self.0.div_euclid(1000);
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        if !(0..=9999).contains(&y) {
+            out.push(b'"');
+            out.extend_from_slice(self.to_string().as_bytes());
+            out.push(b'"');
+            return;
+        }
+        let two = |n: i64| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        let [y0, y1] = two(y / 100);
+        let [y2, y3] = two(y % 100);
+        let [m0, m1] = two(m);
+        let [d0, d1] = two(d);
+        let [h0, h1] = two(sod / 3600);
+        let [i0, i1] = two(sod / 60 % 60);
+        let [s0, s1] = two(sod % 60);
+        let ms = [b'0' + (ms / 100) as u8, b'0' + (ms / 10 % 10) as u8, b'0' + (ms % 10) as u8];
+        out.extend_from_slice(&[
+            b'"', y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1, b'.', ms[0],
+            ms[1], ms[2], b'Z', b'"',
+        ]);
+    }
+}
+
+impl Cause {
+    /// The cause as written in the log (its serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::EndOfStream => "end_of_stream",
+            Cause::Network => "network",
+            Cause::ReadTimeout => "read_timeout",
+            Cause::HttpStatus => "http_status",
+            Cause::ContentType => "content_type",
+            Cause::NoContent => "no_content",
+            Cause::Config => "config",
+            Cause::UserRestart => "user_restart",
+            Cause::UserStop => "user_stop",
+            Cause::Unknown => "unknown",
+        }
+    }
+}
+
+/// A JSON object being appended to a buffer: keys in the order written.
+struct JsonObject<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> JsonObject<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        JsonObject { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        write_json_str(self.out, key);
+        self.out.push(b':');
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        write_json_str(self.out, value);
+    }
+
+    fn num(&mut self, key: &str, value: impl itoa::Integer) {
+        self.key(key);
+        self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json does: `"` and `\\`, the short forms
+/// `\b \t \n \f \r`, `\u00XX` for the other control characters; everything else as is.
+/// Eight bytes at a time: a mask marks the bytes to escape, and the plain runs between them are
+/// copied with whole-word stores (JSON payloads are full of quotes, so most words have some).
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut words = b.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let mut m = to_escape(w);
+        let mut plain_from = 0;
+        while m != 0 {
+            let k = m.trailing_zeros() / 8;
+            push_bytes(out, w >> (8 * plain_from), k - plain_from);
+            escape_byte(out, word[k as usize]);
+            plain_from = k + 1;
+            m &= m - 1;
+        }
+        if plain_from < 8 {
+            push_bytes(out, w >> (8 * plain_from), 8 - plain_from);
+        }
+    }
+    words.remainder().iter().for_each(|&c| escape_byte(out, c));
+    out.push(b'"');
+}
+
+/// The high bit of every byte of `w` that JSON escapes (< 0x20, `"`, `\\`); exact per byte,
+/// since no step carries from one byte into the next.
+#[inline(always)]
+fn to_escape(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let eq = |x: u64| !(((x & LOW7) + LOW7) | x) & HI;
+    let below_space = !(((w & LOW7) + 0x6060_6060_6060_6060) | w) & HI;
+    below_space | eq(w ^ 0x2222_2222_2222_2222) | eq(w ^ 0x5c5c_5c5c_5c5c_5c5c)
+}
+
+/// Appends the low `n` (0..=8) bytes of `w`: one 8-byte store, then the length set back.
+#[inline(always)]
+fn push_bytes(out: &mut Vec<u8>, w: u64, n: u32) {
+    let len = out.len();
+    out.extend_from_slice(&w.to_le_bytes());
+    out.truncate(len + n as usize);
+}
+
+/// For each byte, 0 (as is) or the letter of its escape (`u` for `\u00XX`).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = b'u';
+        c += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+#[inline(always)]
+fn escape_byte(out: &mut Vec<u8>, c: u8) {
+    match ESCAPE[c as usize] {
+        0 => out.push(c),
+        b'u' => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
+        }
+        e => out.extend_from_slice(&[b'\\', e]),
     }
 }
 
@@ -320,13 +545,52 @@ mod tests {
             Body::Comment { text: " hb".into() },
             Body::Retry { ms: 1500 },
             Body::Error { reason: "line too long".into() },
-            Body::Disconnected { reason: "end of stream".into(), reconnect_in_ms: 3000 },
-            Body::Closed { reason: "stopped".into(), fatal: false },
+            Body::Disconnected { reason: "end of stream".into(), cause: Cause::EndOfStream, reconnect_in_ms: 3000 },
+            Body::Closed { reason: "stopped".into(), cause: Cause::UserStop, fatal: false },
         ];
         for body in bodies {
             let r = Record::new(Arc::from("f"), Timestamp(5), body);
             assert_eq!(Record::from_json(&r.to_json()).unwrap(), r);
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_strings_are_escaped_exactly_as_serde_json_does(s in "(?s).{0,40}", t in proptest::prelude::any::<String>()) {
+            for s in [&s, &t] {
+                let mut out = Vec::new();
+                write_json_str(&mut out, s);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn every_ascii_byte_is_escaped_as_serde_json_does() {
+        let all: String = (0u8..128).map(char::from).collect();
+        for s in [all.clone(), all.repeat(3), format!("{all}é\u{2028}😀{all}")] {
+            let mut out = Vec::new();
+            write_json_str(&mut out, &s);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    #[test]
+    fn timestamps_in_json_match_their_display() {
+        for ms in [0, 1, -1, 999, 951_782_400_000, 1_764_131_589_123, 253_402_300_799_999, -62_135_596_800_000] {
+            let mut out = Vec::new();
+            Timestamp(ms).write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("\"{}\"", Timestamp(ms)));
+        }
+    }
+
+    #[test]
+    fn logs_written_before_causes_still_read() {
+        let line = r#"{"kind":"closed","feed":"f","ts":"1970-01-01T00:00:00.000Z","reason":"gone","fatal":true}"#;
+        let r = Record::from_json(line).unwrap();
+        assert_eq!(r.body, Body::Closed { reason: "gone".into(), cause: Cause::Unknown, fatal: true });
+        let line = r#"{"kind":"disconnected","feed":"f","ts":"1970-01-01T00:00:00.000Z","reason":"eof","cause":"end_of_stream","reconnect_in_ms":5}"#;
+        assert!(matches!(Record::from_json(line).unwrap().body, Body::Disconnected { cause: Cause::EndOfStream, .. }));
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{collect_until, count_kind, is_closed, start_feed, Fixture, Reply, Step};
-use feedscope_core::{Body, FeedConfig, Header, Hub, Mode, Record, SubscriptionItem};
+use feedscope_core::{Body, FeedConfig, Header, Hub, Mode, Record};
 
 fn cfg(url: String, mode: Mode) -> FeedConfig {
     FeedConfig { retry_ms: 20, jitter: false, mode, ..FeedConfig::new(url) }
@@ -24,7 +24,7 @@ fn events(rs: &[Record]) -> Vec<(String, String, String)> {
 fn closed(rs: &[Record]) -> (String, bool) {
     rs.iter()
         .find_map(|r| match &r.body {
-            Body::Closed { reason, fatal } => Some((reason.clone(), *fatal)),
+            Body::Closed { reason, fatal, .. } => Some((reason.clone(), *fatal)),
             _ => None,
         })
         .expect("a closed record")
@@ -279,7 +279,7 @@ async fn connection_refused_reconnects_in_browser_mode_too() {
     let (hub, sub) = start_feed(cfg(format!("http://127.0.0.1:{port}/"), Mode::Browser));
     let rs = collect_until(&sub, |rs| count_kind(rs, "disconnected") >= 2).await;
     assert!(rs.iter().any(
-        |r| matches!(&r.body, Body::Disconnected { reason, reconnect_in_ms: 20 } if reason.contains("cannot connect"))
+        |r| matches!(&r.body, Body::Disconnected { reason, reconnect_in_ms: 20, .. } if reason.contains("cannot connect"))
     ));
     hub.stop("f").unwrap();
 }
@@ -427,30 +427,46 @@ async fn hub_runs_hundreds_of_feeds_at_once() {
 }
 
 #[tokio::test]
-async fn slow_subscriber_is_told_how_many_records_it_missed() {
-    let body: String = (1..=500).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
+async fn slow_subscriber_holds_the_feed_back_and_misses_nothing() {
+    const N: u64 = 20_000;
+    let body: String = (1..=N).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
     let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&body) } else { Reply::status(204) }).await;
     let hub = Hub::new();
     hub.add("f", cfg(fx.url("/"), Mode::Browser), Default::default()).unwrap();
     let slow = hub.subscribe(Some("f"), 10);
     let fast = hub.subscribe(Some("f"), 1 << 20);
     hub.start("f").unwrap();
-    let all = collect_until(&fast, is_closed).await;
-    let mut got = 0u64;
-    let mut missed = 0u64;
-    for item in slow.drain(usize::MAX) {
-        match item {
-            SubscriptionItem::Record(_) => got += 1,
-            SubscriptionItem::Missed { feed, count } => {
-                assert_eq!(&*feed, "f");
-                missed += count;
-            }
-        }
+    // While the slow subscriber takes nothing, the feed reads at most one more read's worth.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let held = hub.stats("f").unwrap().events;
+    assert!(held < N, "the feed read on past a full subscriber ({held} events)");
+    let mut seqs = Vec::new();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !got.last().is_some_and(|r: &Arc<Record>| r.body.kind() == "closed") {
+        got.clear();
+        tokio::time::timeout_at(deadline, slow.recv_many(&mut got, 7)).await.expect("slow subscriber starved");
+        seqs.extend(got.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }));
     }
-    assert_eq!(got, 10);
-    assert_eq!(got + missed, all.len() as u64);
-    // Nothing is lost from the history: every event is still there.
-    assert_eq!(hub.stats("f").unwrap().events, 500);
+    assert_eq!(seqs, (1..=N).collect::<Vec<_>>(), "every event, in order, none twice");
+    let all = collect_until(&fast, is_closed).await;
+    assert_eq!(count_kind(&all, "event") as u64, N);
+}
+
+#[tokio::test]
+async fn dropping_a_full_subscription_releases_the_feed() {
+    const N: u64 = 20_000;
+    let body: String = (1..=N).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
+    let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&body) } else { Reply::status(204) }).await;
+    let hub = Hub::new();
+    hub.add("f", cfg(fx.url("/"), Mode::Browser), Default::default()).unwrap();
+    let stuck = hub.subscribe(Some("f"), 1);
+    let sub = hub.subscribe(Some("f"), 1 << 20);
+    hub.start("f").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(stuck);
+    let all = collect_until(&sub, is_closed).await;
+    assert_eq!(count_kind(&all, "event") as u64, N);
 }
 
 #[tokio::test]
@@ -497,4 +513,23 @@ async fn stop_then_start_keeps_records_in_order_and_seq_growing() {
     assert_eq!(seqs, [2]);
     assert_eq!(hub.stats("f").unwrap().state, feedscope_core::ConnState::Open);
     hub.stop("f").unwrap();
+}
+
+#[tokio::test]
+async fn stop_after_ends_the_feed_right_after_the_nth_event_and_sends_no_more_requests() {
+    // Events 1-3 and a comment in one read, then the server ends the body: without the limit the
+    // feed would go on to a `disconnected` and a second request.
+    let fx = Fixture::start(|_, _| Reply::sse("data: 1\n\ndata: 2\n\ndata: 3\n\n: after\n\ndata: 4\n\n")).await;
+    let hub = Hub::new();
+    hub.add("f", cfg(fx.url("/"), Mode::Browser), Default::default()).unwrap();
+    let sub = hub.subscribe(Some("f"), 1 << 20);
+    hub.stop_after("f", 3).unwrap();
+    hub.start("f").unwrap();
+    let rs = collect_until(&sub, is_closed).await;
+    let kinds: Vec<&str> = rs.iter().map(|r| r.body.kind()).collect();
+    assert_eq!(kinds, ["connecting", "open", "event", "event", "event", "closed"]);
+    assert!(matches!(&rs[5].body, Body::Closed { cause: feedscope_core::Cause::UserStop, fatal: false, .. }));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(fx.requests().len(), 1, "no request after the last event");
+    assert!(!hub.is_running("f"));
 }

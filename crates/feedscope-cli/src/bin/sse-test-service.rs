@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use clap::Parser;
 use feedscope_core::feed::error_chain;
-use feedscope_core::{Body, FeedConfig, Header, HistoryLimits, Hub, Mode, Subscription, SubscriptionItem};
+use feedscope_core::{Body, Cause, FeedConfig, Header, HistoryLimits, Hub, Mode, Subscription};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
@@ -39,7 +39,7 @@ const CAPABILITIES: &[&str] = &[
     "204",
 ];
 
-/// Records a stream's callback sender may lag behind before it reports a loss to the harness.
+/// Records a stream's callback sender may lag behind before the feed's reader waits for it.
 const QUEUE_CAPACITY: usize = 1 << 16;
 /// The harness's callback endpoint should answer at once; a stuck one must not stall a stream forever.
 const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -328,30 +328,23 @@ impl CallbackSender {
 /// Turns the feed's records into callbacks until the feed closes or the stream is deleted.
 async fn forward(subscription: Subscription, mut sender: CallbackSender, cancel: CancellationToken) {
     loop {
-        let item = tokio::select! {
+        let record = tokio::select! {
             biased;
             () = cancel.cancelled() => return,
-            item = subscription.recv() => item,
+            record = subscription.recv() => record,
         };
-        let (message, last) = match item {
-            SubscriptionItem::Record(record) => match &record.body {
-                Body::Event { event_type, id, data, .. } => {
-                    (Some(json!({"kind": "event", "event": {"type": &**event_type, "data": data, "id": &**id}})), false)
-                }
-                Body::Comment { text } => (Some(json!({"kind": "comment", "comment": text})), false),
-                Body::Disconnected { reason, .. } => (Some(json!({"kind": "error", "error": reason})), false),
-                // A user's stop cancels this task first, so a `closed` seen here is the server's
-                // doing: a failure, or a 204 (which a browser's EventSource reports as an error too).
-                Body::Closed { reason, .. } => (Some(json!({"kind": "error", "error": reason})), true),
-                Body::Connecting { .. } | Body::Open { .. } | Body::Retry { .. } | Body::Error { .. } => (None, false),
-            },
-            SubscriptionItem::Missed { count, .. } => (
-                Some(json!({
-                    "kind": "error",
-                    "error": format!("the test service fell behind and lost {count} records before reporting them"),
-                })),
-                false,
-            ),
+        let (message, last) = match &record.body {
+            Body::Event { event_type, id, data, .. } => {
+                (Some(json!({"kind": "event", "event": {"type": &**event_type, "data": data, "id": &**id}})), false)
+            }
+            Body::Comment { text } => (Some(json!({"kind": "comment", "comment": text})), false),
+            // A restart the harness asked for is no error: it expects the next event.
+            Body::Disconnected { cause: Cause::UserRestart, .. } => (None, false),
+            Body::Disconnected { reason, .. } => (Some(json!({"kind": "error", "error": reason})), false),
+            // A user's stop cancels this task first, so a `closed` seen here is the server's
+            // doing: a failure, or a 204 (which a browser's EventSource reports as an error too).
+            Body::Closed { reason, .. } => (Some(json!({"kind": "error", "error": reason})), true),
+            Body::Connecting { .. } | Body::Open { .. } | Body::Retry { .. } | Body::Error { .. } => (None, false),
         };
         if let Some(message) = message {
             tokio::select! {

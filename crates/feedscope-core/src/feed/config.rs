@@ -47,7 +47,9 @@ pub struct FeedConfig {
     pub headers: Vec<Header>,
     /// Sent with every request, the first and each reconnection.
     pub body: Option<String>,
-    /// Sent as `Last-Event-ID` on the first request when non-empty (a resumed session).
+    /// Sent as `Last-Event-ID` on the first request when non-empty (a resumed session). A
+    /// `Last-Event-ID` in `headers` means the same when this is empty; see
+    /// [`FeedConfig::initial_last_event_id`].
     pub last_event_id: String,
     pub mode: Mode,
     /// Initial reconnection time; a `retry:` field from the server replaces it.
@@ -159,6 +161,17 @@ impl FeedConfig {
             return Err(ConfigError::TooSmall { field: "connect_timeout_ms", min: 100 });
         }
         Ok(parsed)
+    }
+
+    /// The last event ID the first request sends: `last_event_id`, or else the value of a
+    /// `Last-Event-ID` header the user set. After that the stream's own `id:` fields take over,
+    /// as in a browser: every reconnection sends the engine's last event ID, which starts as this
+    /// value and changes only when the stream sets one.
+    pub fn initial_last_event_id(&self) -> &str {
+        if !self.last_event_id.is_empty() {
+            return &self.last_event_id;
+        }
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case("last-event-id")).map_or("", |h| h.value.as_str())
     }
 
     pub fn limits(&self) -> Limits {

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{ConfigError, FeedConfig, Header, Mode};
 pub use policy::Backoff;
 
-use crate::record::{Body, Record, Timestamp};
+use crate::record::{Body, Cause, Record, Timestamp};
 use crate::sse::{Item, Parser};
 
 /// Why a feed could not start.
@@ -37,6 +37,17 @@ pub struct Batch {
     pub bytes: u64,
 }
 
+/// Where a connection task's records go.
+pub trait Sink: Send {
+    /// Takes records in order, and the body bytes they came from.
+    fn emit(&mut self, batch: Batch);
+
+    /// Resolves once what was emitted so far has room downstream. The connection reads no more of
+    /// the body until then, so a consumer that is slower than the network slows the server down
+    /// (TCP backpressure, as a browser's event loop would) instead of losing records.
+    fn room(&self) -> impl std::future::Future<Output = ()> + Send;
+}
+
 /// Handles to steer a running feed from outside its task.
 #[derive(Debug, Clone, Default)]
 pub struct Control {
@@ -44,15 +55,6 @@ pub struct Control {
     pub cancel: CancellationToken,
     /// Drops the current connection and reconnects immediately.
     pub restart: Arc<Notify>,
-}
-
-/// Every reason where `persistent` mode keeps going and a browser would not says so with this phrase.
-pub const BROWSER_NOTE: &str = "a browser";
-
-/// Whether a `disconnected` reason marks a place where a browser's `EventSource` would have stopped
-/// (or kept waiting) and `persistent` mode went on.
-pub fn diverges_from_browser(reason: &str) -> bool {
-    reason.contains(BROWSER_NOTE)
 }
 
 /// Whether the MIME essence of a Content-Type is `text/event-stream` (parameters allowed).
@@ -63,26 +65,20 @@ pub fn is_event_stream(content_type: &str) -> bool {
 /// Runs a feed until it closes (a fatal response, a 204, or `control.cancel`). Event `seq`
 /// numbers continue from `seq`, which is shared so that a restarted feed never reuses one.
 /// The last record emitted is always `closed`.
-pub async fn run(
-    feed: Arc<str>,
-    config: FeedConfig,
-    seq: Arc<AtomicU64>,
-    control: Control,
-    mut emit: impl FnMut(Batch) + Send,
-) {
-    let closed = |reason: String, fatal: bool| Batch {
-        records: vec![Record::new(feed.clone(), Timestamp::now(), Body::Closed { reason, fatal })],
+pub async fn run(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, control: Control, mut sink: impl Sink) {
+    let closed = |Closing { reason, cause, fatal }: Closing| Batch {
+        records: vec![Record::new(feed.clone(), Timestamp::now(), Body::Closed { reason, cause, fatal })],
         bytes: 0,
     };
     let client = match config.validate().map_err(FeedError::from).and_then(|_| build_client(&config)) {
         Ok(c) => c,
         Err(e) => {
-            emit(closed(e.to_string(), true));
+            sink.emit(closed(Closing { reason: e.to_string(), cause: Cause::Config, fatal: true }));
             return;
         }
     };
     let mut conn = Connection {
-        parser: Parser::with_last_event_id(config.limits(), &config.last_event_id),
+        parser: Parser::with_last_event_id(config.limits(), config.initial_last_event_id()),
         backoff: Backoff::new(&config),
         feed: feed.clone(),
         config,
@@ -93,11 +89,11 @@ pub async fn run(
     let outcome = tokio::select! {
         biased;
         _ = control.cancel.cancelled() => None,
-        end = conn.run(&control.restart, &mut emit) => Some(end),
+        end = conn.run(&control.restart, &mut sink) => Some(end),
     };
     match outcome {
-        None => emit(closed(crate::hub::STOPPED.into(), false)),
-        Some((reason, fatal)) => emit(closed(reason, fatal)),
+        None => sink.emit(closed(Closing { reason: crate::hub::STOPPED.into(), cause: Cause::UserStop, fatal: false })),
+        Some(closing) => sink.emit(closed(closing)),
     }
 }
 
@@ -137,27 +133,38 @@ struct Connection {
 /// How one request ended, short of closing the feed.
 enum Ended {
     /// Reconnect after the policy's delay; `hint` is a server's `Retry-After`.
-    Retry { reason: String, hint: Option<Duration> },
-    /// Reconnect at once (a user's restart).
-    Now(String),
+    Retry { reason: String, cause: Cause, hint: Option<Duration> },
+    /// Reconnect at once: the user asked for it.
+    Restart,
+}
+
+/// Why the feed closes for good.
+struct Closing {
+    reason: String,
+    cause: Cause,
+    fatal: bool,
+}
+
+impl Closing {
+    fn fatal(reason: String, cause: Cause) -> Self {
+        Closing { reason, cause, fatal: true }
+    }
 }
 
 impl Connection {
-    /// Requests and reconnects until the feed closes; returns the closing reason and whether it is fatal.
-    async fn run(&mut self, restart: &Notify, emit: &mut (impl FnMut(Batch) + Send)) -> (String, bool) {
+    /// Requests and reconnects until the feed closes, and says why it closed.
+    async fn run(&mut self, restart: &Notify, sink: &mut impl Sink) -> Closing {
         loop {
-            let ended = match self.request(restart, emit).await {
+            let ended = match self.request(restart, sink).await {
                 Ok(ended) => ended,
                 Err(close) => return close,
             };
-            let (reason, delay) = match ended {
-                Ended::Retry { reason, hint } => {
-                    let delay = self.backoff.next_delay(hint);
-                    (reason, delay)
-                }
-                Ended::Now(reason) => (reason, Duration::ZERO),
+            let (reason, cause, delay) = match ended {
+                Ended::Retry { reason, cause, hint } => (reason, cause, self.backoff.next_delay(hint)),
+                Ended::Restart => ("restart requested".into(), Cause::UserRestart, Duration::ZERO),
             };
-            emit(self.batch(vec![Body::Disconnected { reason, reconnect_in_ms: delay.as_millis() as u64 }], 0));
+            let reconnect_in_ms = delay.as_millis() as u64;
+            sink.emit(self.batch(vec![Body::Disconnected { reason, cause, reconnect_in_ms }], 0));
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = restart.notified() => {}
@@ -170,6 +177,10 @@ impl Connection {
         Batch { records: bodies.into_iter().map(|b| Record::new(self.feed.clone(), ts, b)).collect(), bytes }
     }
 
+    /// The request headers: the user's, as given; `Accept` and `Cache-Control` as a browser sends
+    /// them only where the user set no such header (MCP servers and some gateways need
+    /// `Accept: application/json, text/event-stream`); `Last-Event-ID` always the engine's own,
+    /// which a user-set one seeded (see [`FeedConfig::initial_last_event_id`]).
     fn headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
         for Header { name, value } in &self.config.headers {
@@ -179,8 +190,12 @@ impl Connection {
                 h.append(n, v);
             }
         }
-        h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if !h.contains_key(ACCEPT) {
+            h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        }
+        if !h.contains_key(CACHE_CONTROL) {
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
         h.remove("last-event-id");
         let id = self.parser.last_event_id();
         if !id.is_empty() {
@@ -192,14 +207,10 @@ impl Connection {
     }
 
     /// One request and, if it opens, its whole body. `Err` closes the feed.
-    async fn request(
-        &mut self,
-        restart: &Notify,
-        emit: &mut (impl FnMut(Batch) + Send),
-    ) -> Result<Ended, (String, bool)> {
+    async fn request(&mut self, restart: &Notify, sink: &mut impl Sink) -> Result<Ended, Closing> {
         self.attempt += 1;
         let url = self.config.url.trim().to_owned();
-        emit(self.batch(
+        sink.emit(self.batch(
             vec![Body::Connecting {
                 attempt: self.attempt,
                 url: url.clone(),
@@ -217,12 +228,16 @@ impl Connection {
             (self.config.read_timeout_ms > 0).then(|| Duration::from_millis(self.config.read_timeout_ms));
         let sent = tokio::select! {
             r = with_timeout(read_timeout, req.send()) => r,
-            _ = restart.notified() => return Ok(Ended::Now("restart requested".into())),
+            _ = restart.notified() => return Ok(Ended::Restart),
         };
         let resp = match sent {
             Some(Ok(resp)) => resp,
             Some(Err(e)) => {
-                return Ok(Ended::Retry { reason: format!("cannot connect to {url}: {}", error_chain(&e)), hint: None })
+                return Ok(Ended::Retry {
+                    reason: format!("cannot connect to {url}: {}", error_chain(&e)),
+                    cause: Cause::Network,
+                    hint: None,
+                })
             }
             None => {
                 return Ok(Ended::Retry {
@@ -230,6 +245,7 @@ impl Connection {
                         "no response from {url} within the {} ms read timeout (a browser would keep waiting)",
                         self.config.read_timeout_ms
                     ),
+                    cause: Cause::ReadTimeout,
                     hint: None,
                 })
             }
@@ -243,7 +259,11 @@ impl Connection {
             status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default()
         );
         if status.as_u16() == 204 {
-            return Err((format!("{status_text} from {final_url}: the server asked the client to stop"), false));
+            return Err(Closing {
+                reason: format!("{status_text} from {final_url}: the server asked the client to stop"),
+                cause: Cause::NoContent,
+                fatal: false,
+            });
         }
         if status.as_u16() != 200 {
             let retryable = status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
@@ -253,23 +273,27 @@ impl Connection {
                     reason: format!(
                         "{status_text} from {final_url}; a browser's EventSource would stop here, persistent mode retries"
                     ),
+                    cause: Cause::HttpStatus,
                     hint,
                 });
             }
-            return Err((format!("{status_text} from {final_url}: only 200 opens an event stream"), true));
+            return Err(Closing::fatal(
+                format!("{status_text} from {final_url}: only 200 opens an event stream"),
+                Cause::HttpStatus,
+            ));
         }
         match content_type.as_deref() {
             Some(ct) if is_event_stream(ct) => {}
             Some(ct) => {
-                return Err((
+                return Err(Closing::fatal(
                     format!("{status_text} from {final_url} has Content-Type {ct:?}, not text/event-stream: a browser's EventSource fails here"),
-                    true,
+                    Cause::ContentType,
                 ))
             }
             None => {
-                return Err((
+                return Err(Closing::fatal(
                     format!("{status_text} from {final_url} has no Content-Type, not text/event-stream: a browser's EventSource fails here"),
-                    true,
+                    Cause::ContentType,
                 ))
             }
         }
@@ -278,33 +302,47 @@ impl Connection {
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        emit(self.batch(vec![Body::Open { status: 200, headers }], 0));
+        sink.emit(self.batch(vec![Body::Open { status: 200, headers }], 0));
 
         let mut stream = resp.bytes_stream();
         let ended = loop {
             let next = tokio::select! {
                 n = with_timeout(read_timeout, stream.next()) => n,
-                _ = restart.notified() => break Ended::Now("restart requested".into()),
+                _ = restart.notified() => break Ended::Restart,
             };
             match next {
                 Some(Some(Ok(chunk))) => {
                     self.backoff.healthy();
                     let batch = self.ingest(&chunk);
-                    emit(batch);
+                    sink.emit(batch);
+                    // Backpressure: read on only when the subscribers have room. Time spent here
+                    // is the consumer's, so the read timeout does not run meanwhile.
+                    tokio::select! {
+                        () = sink.room() => {}
+                        _ = restart.notified() => break Ended::Restart,
+                    }
                 }
                 Some(Some(Err(e))) => {
                     break Ended::Retry {
                         reason: format!("connection to {final_url} lost: {}", error_chain(&e)),
+                        cause: Cause::Network,
                         hint: None,
                     }
                 }
-                Some(None) => break Ended::Retry { reason: format!("{final_url} ended the stream"), hint: None },
+                Some(None) => {
+                    break Ended::Retry {
+                        reason: format!("{final_url} ended the stream"),
+                        cause: Cause::EndOfStream,
+                        hint: None,
+                    }
+                }
                 None => {
                     break Ended::Retry {
                         reason: format!(
                             "no data from {final_url} for {} ms (read timeout; a browser would keep waiting)",
                             self.config.read_timeout_ms
                         ),
+                        cause: Cause::ReadTimeout,
                         hint: None,
                     }
                 }

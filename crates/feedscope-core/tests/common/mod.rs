@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use feedscope_core::{Hub, Record, Subscription, SubscriptionItem};
+use feedscope_core::{Hub, Record, Subscription};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 #[derive(Debug, Clone)]
 pub struct Req {
@@ -32,6 +33,22 @@ pub enum Step {
     Hang,
     /// Close the socket mid-body (a chunked body without its last chunk: the client sees an error).
     Abort,
+    /// Send a chunk header that promises more than `bytes`, then `bytes`, then close (FIN): a
+    /// body cut in the middle of a chunk.
+    AbortMidChunk(Vec<u8>),
+    /// Reset the connection: `SO_LINGER` 0, then close, so the client gets a TCP RST, not a FIN.
+    /// Anything still unsent is lost: put a [`Step::Gate`] before it to know the client has read all.
+    Reset,
+    /// Wait until the test calls `notify_one` on this (say, once the client has read what was sent).
+    Gate(Arc<Notify>),
+    /// Only as the first step (see [`Reply::until_close`]): the body has no chunked framing and no
+    /// length; it ends when the server closes, and `Send` writes its bytes as they are.
+    UntilClose,
+}
+
+/// `bytes` one byte at a time, `every` apart (each byte its own chunk, so its own read).
+pub fn drip(bytes: &[u8], every: Duration) -> Vec<Step> {
+    bytes.iter().flat_map(|b| [Step::Send(vec![*b]), Step::Wait(every)]).collect()
 }
 
 pub struct Reply {
@@ -68,6 +85,19 @@ impl Reply {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self
     }
+
+    /// The body is close-delimited (HTTP/1.1 with neither `Transfer-Encoding` nor
+    /// `Content-Length`): when the steps run out the server closes, and that is a clean end of body.
+    pub fn until_close(mut self) -> Reply {
+        self.steps.insert(0, Step::UntilClose);
+        self
+    }
+
+    /// No response at all, not even a status line: the request is read, then the connection stays
+    /// open and silent until the client goes away.
+    pub fn no_response() -> Reply {
+        Reply { status: 0, headers: Vec::new(), steps: vec![Step::Hang] }
+    }
 }
 
 type Script = dyn Fn(usize, &Req) -> Reply + Send + Sync;
@@ -87,6 +117,8 @@ impl Fixture {
         let reqs = requests.clone();
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
+                // Each `Send` leaves at once, in its own segment.
+                let _ = sock.set_nodelay(true);
                 let script = script.clone();
                 let reqs = reqs.clone();
                 tokio::spawn(async move {
@@ -148,28 +180,37 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Req> {
 }
 
 async fn write_reply(sock: &mut tokio::net::TcpStream, reply: Reply) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} Scripted\r\n", reply.status);
-    for (n, v) in &reply.headers {
-        head.push_str(&format!("{n}: {v}\r\n"));
-    }
-    let has_body = reply.status != 204 && reply.status != 304 && !(300..400).contains(&reply.status);
-    if has_body {
-        head.push_str("Transfer-Encoding: chunked\r\n");
-    } else {
-        head.push_str("Content-Length: 0\r\n");
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    sock.write_all(head.as_bytes()).await?;
-    if !has_body {
-        return sock.shutdown().await;
+    // Status 0: no head at all, the steps write raw bytes.
+    let until_close = reply.status == 0 || matches!(reply.steps.first(), Some(Step::UntilClose));
+    if reply.status != 0 {
+        let mut head = format!("HTTP/1.1 {} Scripted\r\n", reply.status);
+        for (n, v) in &reply.headers {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        let has_body = reply.status != 204 && reply.status != 304 && !(300..400).contains(&reply.status);
+        if !has_body {
+            head.push_str("Content-Length: 0\r\n");
+        } else if !until_close {
+            head.push_str("Transfer-Encoding: chunked\r\n");
+        }
+        head.push_str("Connection: close\r\n\r\n");
+        sock.write_all(head.as_bytes()).await?;
+        if !has_body {
+            return sock.shutdown().await;
+        }
     }
     for step in reply.steps {
         match step {
             Step::Send(bytes) if bytes.is_empty() => {}
-            Step::Send(bytes) => {
-                sock.write_all(format!("{:x}\r\n", bytes.len()).as_bytes()).await?;
+            Step::Send(bytes) if until_close => {
                 sock.write_all(&bytes).await?;
-                sock.write_all(b"\r\n").await?;
+                sock.flush().await?;
+            }
+            Step::Send(bytes) => {
+                let mut chunk = format!("{:x}\r\n", bytes.len()).into_bytes();
+                chunk.extend_from_slice(&bytes);
+                chunk.extend_from_slice(b"\r\n");
+                sock.write_all(&chunk).await?;
                 sock.flush().await?;
             }
             Step::Wait(d) => tokio::time::sleep(d).await,
@@ -179,9 +220,24 @@ async fn write_reply(sock: &mut tokio::net::TcpStream, reply: Reply) -> std::io:
                 return Ok(());
             }
             Step::Abort => return Ok(()),
+            Step::AbortMidChunk(bytes) => {
+                let mut chunk = format!("{:x}\r\n", bytes.len() + 100).into_bytes();
+                chunk.extend_from_slice(&bytes);
+                sock.write_all(&chunk).await?;
+                sock.flush().await?;
+                return Ok(());
+            }
+            Step::Reset => {
+                sock.set_zero_linger()?;
+                return Ok(());
+            }
+            Step::Gate(gate) => gate.notified().await,
+            Step::UntilClose => {}
         }
     }
-    sock.write_all(b"0\r\n\r\n").await?;
+    if !until_close {
+        sock.write_all(b"0\r\n\r\n").await?;
+    }
     sock.shutdown().await
 }
 
@@ -191,8 +247,7 @@ pub async fn collect_until(sub: &Subscription, mut done: impl FnMut(&[Record]) -
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !done(&out) {
         match tokio::time::timeout_at(deadline, sub.recv()).await {
-            Ok(SubscriptionItem::Record(r)) => out.push((*r).clone()),
-            Ok(SubscriptionItem::Missed { count, .. }) => panic!("test subscriber missed {count} records"),
+            Ok(r) => out.push((*r).clone()),
             Err(_) => {
                 panic!("timed out; records so far:\n{}", out.iter().map(|r| r.to_json()).collect::<Vec<_>>().join("\n"))
             }

@@ -136,10 +136,11 @@ fn main() -> ExitCode {
                 let opts = feedscope_server::demo::DemoOptions { rate, ..Default::default() };
                 serve_until_ctrl_c(SocketAddr::new(host, port), feedscope_server::demo::router(opts), |s| {
                     format!(
-                        "Feedscope demo feed\n  {}  steady stream: tick, price, chat, message\n  {}  drops the connection every few events\n  {}  high rate (?rate=N)\nPress Ctrl-C to stop.",
+                        "Feedscope demo feed\n  {}  steady stream: tick, price, chat, message\n  {}  drops the connection every few events\n  {}  high rate (?rate=N)\n  {}  N events as fast as possible, then the end (?n=N)\nPress Ctrl-C to stop.",
                         s.url("/events"),
                         s.url("/flaky"),
-                        s.url("/firehose")
+                        s.url("/firehose"),
+                        s.url("/burst")
                     )
                 })
                 .await

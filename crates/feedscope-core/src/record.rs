@@ -276,43 +276,43 @@ impl Record {
     /// Appends this record as one JSON object (no newline).
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = JsonObject::new(out);
-        o.str("kind", self.body.kind());
-        o.str("feed", &self.feed);
-        o.key("ts");
+        o.ours(b"\"kind\":", self.body.kind());
+        o.str(b"\"feed\":", &self.feed);
+        o.key(b"\"ts\":");
         self.ts.write_json(o.out);
         match &self.body {
             Body::Connecting { attempt, url, last_event_id } => {
-                o.num("attempt", *attempt);
-                o.str("url", url);
-                o.str("last_event_id", last_event_id);
+                o.num(b"\"attempt\":", *attempt);
+                o.str(b"\"url\":", url);
+                o.str(b"\"last_event_id\":", last_event_id);
             }
             Body::Open { status, headers } => {
-                o.num("status", *status);
-                o.key("headers");
+                o.num(b"\"status\":", *status);
+                o.key(b"\"headers\":");
                 let mut h = JsonObject::new(o.out);
                 for (k, v) in headers {
-                    h.str(k, v);
+                    h.pair(k, v);
                 }
                 h.end();
             }
             Body::Event { seq, event_type, id, data } => {
-                o.num("seq", *seq);
-                o.str("type", event_type);
-                o.str("id", id);
-                o.str("data", data);
+                o.num(b"\"seq\":", *seq);
+                o.str(b"\"type\":", event_type);
+                o.str(b"\"id\":", id);
+                o.str(b"\"data\":", data);
             }
-            Body::Comment { text } => o.str("text", text),
-            Body::Retry { ms } => o.num("ms", *ms),
-            Body::Error { reason } => o.str("reason", reason),
+            Body::Comment { text } => o.str(b"\"text\":", text),
+            Body::Retry { ms } => o.num(b"\"ms\":", *ms),
+            Body::Error { reason } => o.str(b"\"reason\":", reason),
             Body::Disconnected { reason, cause, reconnect_in_ms } => {
-                o.str("reason", reason);
-                o.str("cause", cause.as_str());
-                o.num("reconnect_in_ms", *reconnect_in_ms);
+                o.str(b"\"reason\":", reason);
+                o.ours(b"\"cause\":", cause.as_str());
+                o.num(b"\"reconnect_in_ms\":", *reconnect_in_ms);
             }
             Body::Closed { reason, cause, fatal } => {
-                o.str("reason", reason);
-                o.str("cause", cause.as_str());
-                o.key("fatal");
+                o.str(b"\"reason\":", reason);
+                o.ours(b"\"cause\":", cause.as_str());
+                o.key(b"\"fatal\":");
                 o.out.extend_from_slice(if *fatal { b"true" } else { b"false" });
             }
         }
@@ -379,21 +379,40 @@ impl<'a> JsonObject<'a> {
         JsonObject { out, first: true }
     }
 
-    fn key(&mut self, key: &str) {
+    /// One of our own field names, given quoted and with its colon (`b"\"seq\":"`), written as is.
+    fn key(&mut self, key: &'static [u8]) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(key);
+    }
+
+    fn str(&mut self, key: &'static [u8], value: &str) {
+        self.key(key);
+        write_json_str(self.out, value);
+    }
+
+    /// A value of our own (a kind, a cause): plain ASCII, written as is.
+    fn ours(&mut self, key: &'static [u8], value: &'static str) {
+        self.key(key);
+        self.out.push(b'"');
+        self.out.extend_from_slice(value.as_bytes());
+        self.out.push(b'"');
+    }
+
+    /// A name and value from the network (a response header).
+    fn pair(&mut self, key: &str, value: &str) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
         write_json_str(self.out, key);
         self.out.push(b':');
-    }
-
-    fn str(&mut self, key: &str, value: &str) {
-        self.key(key);
         write_json_str(self.out, value);
     }
 
-    fn num(&mut self, key: &str, value: impl itoa::Integer) {
+    fn num(&mut self, key: &'static [u8], value: impl itoa::Integer) {
         self.key(key);
         self.out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
@@ -406,29 +425,71 @@ impl<'a> JsonObject<'a> {
 /// Appends `s` as a JSON string, escaped as serde_json does: `"` and `\\`, the short forms
 /// `\b \t \n \f \r`, `\u00XX` for the other control characters; everything else as is.
 /// Eight bytes at a time: a mask marks the bytes to escape, and the plain runs between them are
-/// copied with whole-word stores (JSON payloads are full of quotes, so most words have some).
+/// copied with whole-word stores (JSON payloads are full of quotes, so most words have some),
+/// into room made ahead for the worst case, so no store checks the vector's capacity.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
-    out.reserve(b.len() + 2);
     out.push(b'"');
-    let mut words = b.chunks_exact(8);
-    for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let mut m = to_escape(w);
-        let mut plain_from = 0;
-        while m != 0 {
-            let k = m.trailing_zeros() / 8;
-            push_bytes(out, w >> (8 * plain_from), k - plain_from);
-            escape_byte(out, word[k as usize]);
-            plain_from = k + 1;
-            m &= m - 1;
+    for piece in s.as_bytes().chunks(4096) {
+        let start = out.len();
+        // Every byte may become six (`\u00XX`); a word store may run 8 bytes past the end.
+        out.resize(start + piece.len() * 6 + 8, 0);
+        let buf = &mut out[start..];
+        let mut pos = 0;
+        let mut words = piece.chunks_exact(8);
+        for word in &mut words {
+            pos = put_word(buf, pos, u64::from_le_bytes(word.try_into().expect("eight bytes")), 8);
         }
-        if plain_from < 8 {
-            push_bytes(out, w >> (8 * plain_from), 8 - plain_from);
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            // Padded with spaces, which need no escape; only the first `rest.len()` bytes count.
+            let mut w = [b' '; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            pos = put_word(buf, pos, u64::from_le_bytes(w), rest.len() as u32);
         }
+        out.truncate(start + pos);
     }
-    words.remainder().iter().for_each(|&c| escape_byte(out, c));
     out.push(b'"');
+}
+
+/// Writes the low `n` (1..=8) bytes of `w`, escaped, at `buf[pos..]`; returns the new end.
+#[inline(always)]
+fn put_word(buf: &mut [u8], mut pos: usize, w: u64, n: u32) -> usize {
+    let mut m = to_escape(w);
+    let mut plain_from = 0;
+    while m != 0 {
+        let k = m.trailing_zeros() / 8;
+        if k >= n {
+            break;
+        }
+        buf[pos..pos + 8].copy_from_slice(&(w >> (8 * plain_from)).to_le_bytes());
+        pos += (k - plain_from) as usize;
+        let c = (w >> (8 * k)) as u8;
+        match ESCAPE[c as usize] {
+            b'u' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf[pos..pos + 6].copy_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(c >> 4) as usize],
+                    HEX[(c & 15) as usize],
+                ]);
+                pos += 6;
+            }
+            e => {
+                buf[pos..pos + 2].copy_from_slice(&[b'\\', e]);
+                pos += 2;
+            }
+        }
+        plain_from = k + 1;
+        m &= m - 1;
+    }
+    if plain_from < n {
+        buf[pos..pos + 8].copy_from_slice(&(w >> (8 * plain_from)).to_le_bytes());
+        pos += (n - plain_from) as usize;
+    }
+    pos
 }
 
 /// The high bit of every byte of `w` that JSON escapes (< 0x20, `"`, `\\`); exact per byte,
@@ -440,14 +501,6 @@ fn to_escape(w: u64) -> u64 {
     let eq = |x: u64| !(((x & LOW7) + LOW7) | x) & HI;
     let below_space = !(((w & LOW7) + 0x6060_6060_6060_6060) | w) & HI;
     below_space | eq(w ^ 0x2222_2222_2222_2222) | eq(w ^ 0x5c5c_5c5c_5c5c_5c5c)
-}
-
-/// Appends the low `n` (0..=8) bytes of `w`: one 8-byte store, then the length set back.
-#[inline(always)]
-fn push_bytes(out: &mut Vec<u8>, w: u64, n: u32) {
-    let len = out.len();
-    out.extend_from_slice(&w.to_le_bytes());
-    out.truncate(len + n as usize);
 }
 
 /// For each byte, 0 (as is) or the letter of its escape (`u` for `\u00XX`).
@@ -467,18 +520,6 @@ static ESCAPE: [u8; 256] = {
     t[b'\\' as usize] = b'\\';
     t
 };
-
-#[inline(always)]
-fn escape_byte(out: &mut Vec<u8>, c: u8) {
-    match ESCAPE[c as usize] {
-        0 => out.push(c),
-        b'u' => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
-        }
-        e => out.extend_from_slice(&[b'\\', e]),
-    }
-}
 
 impl<'de> Deserialize<'de> for Record {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -568,7 +609,7 @@ mod tests {
     #[test]
     fn every_ascii_byte_is_escaped_as_serde_json_does() {
         let all: String = (0u8..128).map(char::from).collect();
-        for s in [all.clone(), all.repeat(3), format!("{all}é\u{2028}😀{all}")] {
+        for s in [all.clone(), all.repeat(3), all.repeat(100), format!("{all}é\u{2028}😀{all}")] {
             let mut out = Vec::new();
             write_json_str(&mut out, &s);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());

@@ -1,11 +1,19 @@
 //! The demo feed: an endless, deterministic stream of several event types at a chosen rate,
 //! with heartbeats, `Last-Event-ID` resumption and a flaky variant that drops its connection.
 //!
-//! Paths: `/` (a plain-text index), `/events`, `/flaky`, `/firehose`. Every stream starts with
-//! `retry: 2000` and `: feedscope demo`, then cycles `tick`, `price`, `chat` (multi-line data)
-//! and `message` events with ids 1, 2, 3… (or from N+1 when the request carries
+//! Paths: `/` (a plain-text index), `/events`, `/flaky`, `/firehose`, `/burst`. Every stream
+//! starts with `retry: 2000` and `: feedscope demo`, then cycles `tick`, `price`, `chat`
+//! (multi-line data) and `message` events with ids 1, 2, 3… (or from N+1 when the request carries
 //! `Last-Event-ID: N`). An event's type and text depend only on its id; the price walk is seeded
 //! by the first id of the connection, so the same request always gives the same stream.
+//!
+//! `/burst?n=N` is for benchmarks: the same prelude, then `tick` events with ids 1..=N (after a
+//! numeric `Last-Event-ID: K`, K+1..=N) of about 100 bytes each, one `data:` line of JSON such as
+//! `{"seq":7,"symbol":"FSC","price":114.33,"change":-0.07,"src":"demo"}`, written as fast as the
+//! client reads them in chunks of about [`BURST_CHUNK`] bytes, and then the body ends. With nothing
+//! left to send it answers `204 No Content`, so an `EventSource` that reconnects stops there. It
+//! sends `Access-Control-Allow-Origin: *` (and answers a CORS preflight), so a page from any
+//! origin can open it.
 
 use std::collections::HashMap;
 use std::io;
@@ -13,13 +21,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use feedscope_core::sse::{encode_comment, encode_event, encode_retry};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -33,6 +41,12 @@ pub const MIN_RATE: f64 = 0.001;
 pub const FIREHOSE_RATE: f64 = 10_000.0;
 /// The reconnection time every demo stream announces first.
 pub const RETRY_MS: u64 = 2000;
+/// Events in a `/burst` when the request names no `n`.
+pub const BURST_DEFAULT: u64 = 500_000;
+/// Most events a `/burst` may ask for.
+pub const BURST_MAX: u64 = 10_000_000;
+/// `/burst` encodes its events into body chunks of about this many bytes.
+pub const BURST_CHUNK: usize = 256 << 10;
 
 /// Most events written in one body chunk: high rates are sent in batches per timer tick, and a
 /// client that fell behind catches up in chunks of this size.
@@ -70,13 +84,15 @@ impl DemoOptions {
     }
 }
 
-/// The demo server's routes: `/`, `/events`, `/flaky` and `/firehose` (see the module doc).
+/// The demo server's routes: `/`, `/events`, `/flaky`, `/firehose` and `/burst` (see the module
+/// doc).
 pub fn router(opts: DemoOptions) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/events", get(events))
         .route("/flaky", get(flaky))
         .route("/firehose", get(firehose))
+        .route("/burst", get(burst).options(burst_preflight))
         .with_state(Arc::new(opts.sanitized()))
 }
 
@@ -89,13 +105,17 @@ async fn index(State(opts): State<Arc<DemoOptions>>) -> Response {
          GET /events    tick, price, chat and message events, {rate} per second (?rate=N)\n\
          GET /flaky     the same, but the connection drops after {drop} events (?drop_every=N)\n\
          GET /firehose  the same at {fire} events per second (?rate=N, up to {max})\n\
+         GET /burst     {burst} tick events of ~100 bytes as fast as they are read, then the\n\
+         \x20              end of the body (?n=N, up to {burst_max}; open to any origin)\n\
          \n\
-         Each stream sends `retry: {RETRY_MS}` first, a `: heartbeat` comment every {hb:?},\n\
-         and resumes after a numeric Last-Event-ID.\n",
+         Each stream sends `retry: {RETRY_MS}` first and resumes after a numeric Last-Event-ID;\n\
+         all but /burst send a `: heartbeat` comment every {hb:?}.\n",
         rate = opts.rate,
         drop = opts.drop_every,
         fire = FIREHOSE_RATE,
         max = MAX_RATE,
+        burst = BURST_DEFAULT,
+        burst_max = BURST_MAX,
         hb = opts.heartbeat,
     );
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text).into_response()
@@ -120,6 +140,120 @@ async fn flaky(State(opts): State<Arc<DemoOptions>>, Query(params): Params, head
 
 async fn firehose(State(opts): State<Arc<DemoOptions>>, Query(params): Params, headers: HeaderMap) -> Response {
     start_stream(&opts, &params, &headers, FIREHOSE_RATE, None)
+}
+
+async fn burst(Query(params): Params, headers: HeaderMap) -> Response {
+    let n = match params.get("n") {
+        None => BURST_DEFAULT,
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n <= BURST_MAX => n,
+            _ => {
+                return bad_request(format!("n must be a whole number of events from 0 to {BURST_MAX}, not {text:?}\n"))
+            }
+        },
+    };
+    let first_id = resume_id(&headers);
+    let mut response = if first_id > n {
+        // Nothing left: 204 tells an EventSource not to reconnect.
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        event_stream(burst_stream(first_id, n))
+    };
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// The CORS preflight a browser may send before a cross-origin request with `Last-Event-ID`.
+async fn burst_preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET")),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("last-event-id, cache-control, accept")),
+            (header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600")),
+        ],
+    )
+        .into_response()
+}
+
+/// The prelude, then events `first_id..=last_id` in chunks of about [`BURST_CHUNK`] bytes.
+fn burst_stream(first_id: u64, last_id: u64) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
+    let mut prelude = String::new();
+    encode_retry(&mut prelude, RETRY_MS);
+    encode_comment(&mut prelude, " feedscope demo");
+    let prelude = futures_util::stream::once(std::future::ready(Ok(Bytes::from(prelude))));
+    let mut writer = BurstWriter { next_id: first_id, last_id, id: String::new(), data: String::new() };
+    let events = futures_util::stream::poll_fn(move |_| {
+        let chunk = writer.next_chunk();
+        std::task::Poll::Ready(chunk.map(|c| Ok(Bytes::from(c))))
+    });
+    prelude.chain(events)
+}
+
+/// Encodes `/burst` events, reusing its id and data buffers.
+struct BurstWriter {
+    next_id: u64,
+    last_id: u64,
+    id: String,
+    data: String,
+}
+
+impl BurstWriter {
+    /// The next body chunk, or `None` once `last_id` has been written.
+    fn next_chunk(&mut self) -> Option<String> {
+        if self.next_id > self.last_id {
+            return None;
+        }
+        // Events are ~100 bytes; room for one more past the threshold avoids a reallocation.
+        let mut out = String::with_capacity(BURST_CHUNK + 256);
+        while out.len() < BURST_CHUNK && self.next_id <= self.last_id {
+            let i = self.next_id;
+            self.next_id += 1;
+            self.id.clear();
+            push_u64(&mut self.id, i);
+            burst_data(&mut self.data, i);
+            encode_event(&mut out, "tick", Some(&self.id), &self.data);
+        }
+        Some(out)
+    }
+}
+
+/// The JSON of `/burst` event `i` into `data`, the same shape as the engine's benchmark events:
+/// `{"seq":i,"symbol":"FSC","price":D.CC,"change":-0.CC,"src":"demo"}`.
+fn burst_data(data: &mut String, i: u64) {
+    let cents = 10_000 + (i % 2000 * 7919) % 2000;
+    data.clear();
+    data.push_str(r#"{"seq":"#);
+    push_u64(data, i);
+    data.push_str(r#","symbol":"FSC","price":"#);
+    push_u64(data, cents / 100);
+    data.push('.');
+    push_two_digits(data, cents % 100);
+    data.push_str(r#","change":-0."#);
+    push_two_digits(data, i % 100);
+    data.push_str(r#","src":"demo"}"#);
+}
+
+/// Appends `n` in decimal without going through `fmt`.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+}
+
+fn push_two_digits(out: &mut String, n: u64) {
+    out.push((b'0' + (n / 10 % 10) as u8) as char);
+    out.push((b'0' + (n % 10) as u8) as char);
 }
 
 fn start_stream(
@@ -416,6 +550,43 @@ mod tests {
         assert_eq!(with("abc"), 1);
         assert_eq!(with("+5"), 1);
         assert_eq!(with("18446744073709551615"), 1);
+    }
+
+    #[test]
+    fn burst_writer_gives_contiguous_100_byte_ticks_in_large_chunks() {
+        let mut writer = BurstWriter { next_id: 9_990, last_id: 14_000, id: String::new(), data: String::new() };
+        let mut body = String::new();
+        let mut chunks = 0;
+        while let Some(chunk) = writer.next_chunk() {
+            assert!(chunk.len() <= BURST_CHUNK + 256, "{}", chunk.len());
+            body.push_str(&chunk);
+            chunks += 1;
+        }
+        assert!(writer.next_chunk().is_none());
+        assert_eq!(chunks, 2);
+        let items = parse_all(body.as_bytes(), Limits::default()).0;
+        assert_eq!(items.len(), 14_000 - 9_990 + 1);
+        let per_event = body.len() / items.len();
+        assert!((90..=110).contains(&per_event), "{per_event} bytes per event");
+        for (item, want) in items.iter().zip(9_990u64..) {
+            let Item::Event { event_type, id, data } = item else { panic!("unexpected {item:?}") };
+            assert_eq!((&**event_type, &**id), ("tick", want.to_string().as_str()));
+            let v: serde_json::Value = serde_json::from_str(data).expect("burst data is JSON");
+            assert_eq!(v["seq"], want);
+            assert_eq!(v["src"], "demo");
+        }
+    }
+
+    #[test]
+    fn burst_numbers_are_plain_decimals() {
+        for n in [0, 7, 10, 99, 100, 12_345, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        let mut data = String::new();
+        burst_data(&mut data, 7);
+        assert_eq!(data, r#"{"seq":7,"symbol":"FSC","price":114.33,"change":-0.07,"src":"demo"}"#);
     }
 
     #[test]

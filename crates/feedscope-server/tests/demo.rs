@@ -129,8 +129,69 @@ async fn index_lists_the_paths() {
     assert_eq!(response.status().as_u16(), 200);
     assert!(response.headers()["content-type"].to_str().is_ok_and(|v| v.starts_with("text/plain")));
     let text = response.text().await.expect("body");
-    for path in ["/events", "/flaky", "/firehose"] {
+    for path in ["/events", "/flaky", "/firehose", "/burst"] {
         assert!(text.contains(path), "{text}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn burst_sends_n_contiguous_ticks_then_ends_the_body() {
+    let server = start(router(DemoOptions::default())).await;
+    let got = fetch_all(&server.url("/burst?n=1000"), None).await;
+    assert!(got.ended, "the burst body ends by itself");
+    assert_eq!(got.status, 200);
+    assert_eq!(got.content_type(), "text/event-stream");
+    assert_eq!(got.headers.get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some("*"));
+    assert_eq!(got.items[..2], [Item::Retry(2000), Item::Comment(" feedscope demo".into())]);
+    let events = got.events();
+    assert_eq!(ids(&events), (1..=1000).collect::<Vec<_>>());
+    for (event_type, id, data) in &events {
+        assert_eq!(event_type, "tick");
+        let v: serde_json::Value = serde_json::from_str(data).expect("burst data is JSON");
+        assert_eq!(v["seq"].to_string(), *id);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn burst_resumes_after_last_event_id_and_says_204_when_nothing_is_left() {
+    let server = start(router(DemoOptions::default())).await;
+    let url = server.url("/burst?n=300");
+    let rest = fetch_all(&url, Some("250")).await;
+    assert!(rest.ended);
+    assert_eq!(ids(&rest.events()), (251..=300).collect::<Vec<_>>());
+
+    let client = reqwest::Client::new();
+    let done = client.get(&url).header("last-event-id", "300").send().await.expect("request");
+    assert_eq!(done.status().as_u16(), 204);
+    assert_eq!(done.headers()["access-control-allow-origin"], "*");
+    let empty = client.get(server.url("/burst?n=0")).send().await.expect("request");
+    assert_eq!(empty.status().as_u16(), 204);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn burst_answers_a_cors_preflight_and_refuses_bad_n() {
+    let server = start(router(DemoOptions::default())).await;
+    let client = reqwest::Client::new();
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, server.url("/burst?n=10"))
+        .header("origin", "http://127.0.0.1:1")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "last-event-id")
+        .send()
+        .await
+        .expect("request");
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let allowed = preflight.headers()["access-control-allow-headers"].to_str().expect("ascii");
+    assert!(allowed.contains("last-event-id"), "{allowed}");
+
+    for path in ["/burst?n=-1", "/burst?n=abc", "/burst?n=10000001"] {
+        let response = client.get(server.url(path)).send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        assert!(response.text().await.expect("body").contains("n must be"), "{path}");
     }
     server.shutdown().await;
 }

@@ -355,7 +355,8 @@ impl Connection {
     /// Parses one read into records; `retry:` takes effect here, before anything else can happen.
     fn ingest(&mut self, chunk: &[u8]) -> Batch {
         let ts = Timestamp::now();
-        let mut records = Vec::new();
+        // Sized for small events, so a burst's batch rarely grows.
+        let mut records = Vec::with_capacity(chunk.len() / 64 + 1);
         let feed = &self.feed;
         let seq = &self.seq;
         let backoff = &mut self.backoff;

@@ -57,6 +57,94 @@ async fn requests_send_accept_and_cache_control_and_no_empty_last_event_id() {
 }
 
 #[tokio::test]
+async fn user_headers_are_sent_as_given_and_defaults_only_fill_gaps() {
+    // Like an MCP server: 406 unless Accept names application/json as well.
+    let fx = Fixture::start(|_, req| match req.header("accept") {
+        Some(a) if a.contains("application/json") && a.contains("text/event-stream") => Reply::sse("data: ok\n\n"),
+        _ => Reply::status(406),
+    })
+    .await;
+    let user = |name: &str, value: &str| Header { name: name.into(), value: value.into() };
+    let config = FeedConfig {
+        headers: vec![user("accept", "application/json, text/event-stream"), user("Cache-Control", "max-age=0")],
+        ..cfg(fx.url("/mcp"), Mode::Browser)
+    };
+    let (hub, sub) = start_feed(config);
+    let rs = collect_until(&sub, |rs| count_kind(rs, "event") == 1).await;
+    assert_eq!(events(&rs), [("message".into(), "".into(), "ok".into())]);
+    let req = &fx.requests()[0];
+    let sent = |name: &str| req.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+    assert_eq!(sent("accept"), ["application/json, text/event-stream"], "the user's Accept, once");
+    assert_eq!(sent("cache-control"), ["max-age=0"], "the user's Cache-Control, once");
+    hub.stop_all();
+
+    // Without the user's Accept, the browser's default goes out, and this server refuses it.
+    let (_hub, sub) = start_feed(cfg(fx.url("/mcp"), Mode::Browser));
+    let rs = collect_until(&sub, is_closed).await;
+    let (reason, fatal) = closed(&rs);
+    assert!(fatal && reason.contains("406"), "{reason}");
+    assert_eq!(fx.requests()[1].header("accept"), Some("text/event-stream"));
+}
+
+#[tokio::test]
+async fn a_user_set_last_event_id_header_seeds_the_engines_own() {
+    let fx = Fixture::start(|n, _| match n {
+        0 => Reply::sse("data: no id yet\n\n"),
+        1 => Reply::sse("id: 8\ndata: x\n\n"),
+        _ => Reply::status(204),
+    })
+    .await;
+    let config = FeedConfig {
+        headers: vec![Header { name: "Last-Event-ID".into(), value: "5".into() }],
+        ..cfg(fx.url("/"), Mode::Browser)
+    };
+    let (_hub, sub) = start_feed(config);
+    collect_until(&sub, is_closed).await;
+    let ids: Vec<Vec<String>> = fx
+        .requests()
+        .iter()
+        .map(|r| r.headers.iter().filter(|(n, _)| n == "last-event-id").map(|(_, v)| v.clone()).collect())
+        .collect();
+    // Sent once per request: the user's on the first, still the user's while the stream set
+    // none, then the stream's own.
+    assert_eq!(ids, [vec!["5".to_string()], vec!["5".to_string()], vec!["8".to_string()]]);
+}
+
+#[tokio::test]
+async fn a_json_rpc_answer_over_post_arrives_as_events() {
+    // MCP's Streamable HTTP: a JSON-RPC request POSTed, answered as a short SSE stream.
+    let fx = Fixture::start(|_, req| {
+        let call: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let id = call["id"].clone();
+        let progress =
+            serde_json::json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progress": 1}});
+        let result =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": "42"}]}});
+        Reply::sse(&format!("event: message\ndata: {progress}\n\nevent: message\ndata: {result}\n\n"))
+    })
+    .await;
+    let config = FeedConfig {
+        method: "POST".into(),
+        headers: vec![
+            Header { name: "Content-Type".into(), value: "application/json".into() },
+            Header { name: "Accept".into(), value: "application/json, text/event-stream".into() },
+        ],
+        body: Some(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add"}}"#.into()),
+        ..cfg(fx.url("/mcp"), Mode::Browser)
+    };
+    let hub = Hub::new();
+    hub.add("f", config, Default::default()).unwrap();
+    let sub = hub.subscribe(Some("f"), 64);
+    hub.stop_after("f", 2).unwrap();
+    hub.start("f").unwrap();
+    let rs = collect_until(&sub, is_closed).await;
+    let data: Vec<serde_json::Value> = events(&rs).iter().map(|(_, _, d)| serde_json::from_str(d).unwrap()).collect();
+    assert_eq!(data[0]["method"], "notifications/progress");
+    assert_eq!((data[1]["id"].as_i64(), data[1]["result"]["content"][0]["text"].as_str()), (Some(7), Some("42")));
+    assert_eq!(fx.requests().len(), 1, "the POST is not sent again after the answer");
+}
+
+#[tokio::test]
 async fn last_event_id_survives_several_reconnects_and_id_reset_removes_it() {
     let fx = Fixture::start(|n, _| match n {
         0 => Reply::sse("id: 1\ndata: a\n\n"),
@@ -443,7 +531,7 @@ async fn slow_subscriber_holds_the_feed_back_and_misses_nothing() {
     let mut seqs = Vec::new();
     let mut got = Vec::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !got.last().is_some_and(|r: &Arc<Record>| r.body.kind() == "closed") {
+    while got.last().is_none_or(|r: &Arc<Record>| r.body.kind() != "closed") {
         got.clear();
         tokio::time::timeout_at(deadline, slow.recv_many(&mut got, 7)).await.expect("slow subscriber starved");
         seqs.extend(got.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }));

@@ -117,13 +117,16 @@ impl Hub {
     /// Cancels the feed's task, if any; with `reason`, records that it closed.
     fn halt(&self, slot: &FeedSlot, reason: Option<&str>) {
         let Some(control) = slot.running.lock().expect("feed lock").take() else { return };
-        control.cancel.cancel();
+        // Retire the task's generation before cancelling it: a task that sees the cancellation
+        // at once must not get its own `closed` in ahead of this one.
         let mut history = slot.history.lock().expect("feed lock");
         slot.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(reason) = reason {
             let closed = Body::Closed { reason: reason.to_owned(), cause: Cause::UserStop, fatal: false };
             self.append(&mut history, slot, vec![Record::new(slot.id.clone(), Timestamp::now(), closed)], 0);
         }
+        drop(history);
+        control.cancel.cancel();
     }
 
     /// The feed ids, in no particular order.

@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::rows::Row;
 
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
-/// Counters (rates, countdowns) are refreshed this often even when nothing arrives.
+/// Every feed's counters (rates, countdowns, stopped feeds) are refreshed at least this often,
+/// including feeds that are quiet while another one is busy.
 const IDLE_REFRESH: Duration = Duration::from_millis(1000);
 /// Newest rows sent per feed and batch; enough to fill a followed table without a query.
 pub const TAIL_ROWS: usize = 120;
@@ -58,6 +59,7 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
     let mut n = 0u64;
     // The first batch carries every feed, so the window starts complete.
     let mut first = true;
+    let mut refreshed_all = tokio::time::Instant::now();
     loop {
         if !first {
             let _ = tokio::time::timeout(IDLE_REFRESH, watch.changed()).await;
@@ -70,9 +72,14 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
             records += count;
             changed.insert(feed, count as usize);
         }
-        // A quiet second: refresh every feed (rates decay, countdowns, stopped feeds).
-        if changed.is_empty() {
+        // A quiet second, or a second since every feed was last sent: refresh every feed (rates
+        // decay, countdowns, stopped feeds). Not only when all are quiet: a busy feed would
+        // otherwise freeze the others' figures (a finished burst showing its last rate forever).
+        if changed.is_empty() || refreshed_all.elapsed() >= IDLE_REFRESH {
             all = true;
+        }
+        if all {
+            refreshed_all = tokio::time::Instant::now();
         }
         let ids: BTreeSet<Arc<str>> =
             if all { hub.ids().into_iter().collect() } else { changed.keys().cloned().collect() };
@@ -90,5 +97,60 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
             return;
         }
         tokio::time::sleep(BATCH_INTERVAL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feedscope_core::{FeedConfig, HistoryLimits};
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::sync::Mutex;
+
+    /// A feed that receives nothing is still sent about once a second while another feed is busy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn quiet_feeds_are_refreshed_while_another_is_busy() {
+        let server = feedscope_server::serve(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            feedscope_server::demo::router(feedscope_server::demo::DemoOptions::default()),
+        )
+        .await
+        .unwrap();
+        let hub = Hub::with_runtime(tokio::runtime::Handle::current());
+        hub.add(
+            "busy",
+            FeedConfig::new(format!("http://{}/firehose?rate=2000", server.addr)),
+            HistoryLimits::default(),
+        )
+        .unwrap();
+        hub.add("quiet", FeedConfig::new(format!("http://{}/events", server.addr)), HistoryLimits::default()).unwrap();
+        hub.start("busy").unwrap();
+        let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+        let sink = seen.clone();
+        let bridge = tokio::spawn(run(Arc::downgrade(&hub), move |b| {
+            sink.lock().unwrap().push(b.feeds.iter().map(|f| f.id.clone()).collect());
+            true
+        }));
+        // Bounded wait: fails only if the quiet feed is never sent again.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let refreshed = loop {
+            {
+                let seen = seen.lock().unwrap();
+                let busy_batches = seen.iter().skip(1).filter(|ids| ids.iter().any(|i| i == "busy")).count();
+                let quiet_again = seen.iter().skip(1).any(|ids| ids.iter().any(|i| i == "quiet"));
+                if quiet_again && busy_batches > 0 {
+                    break true;
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        bridge.abort();
+        hub.stop_all();
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].contains(&"quiet".to_string()), "the first batch carries every feed");
+        assert!(refreshed, "the quiet feed was refreshed after the first batch: {:?}", &seen[..seen.len().min(5)]);
     }
 }

@@ -149,6 +149,7 @@ pub fn query_page(
 #[derive(Serialize, Debug)]
 pub struct RecordDetail {
     pub i: u64,
+    #[serde(serialize_with = "crate::rows::serialize_record")]
     pub record: Arc<Record>,
     /// The event data pretty-printed, when it is a JSON object or array.
     pub pretty: Option<String>,

@@ -70,29 +70,22 @@ pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<()
     // Check the settings file before the store plugin reads (and might silently reset) it.
     let dir = app.path().app_data_dir()?;
     std::fs::create_dir_all(&dir)?;
-    let file = dir.join(STORE_FILE);
+    // The very file the plugin reads (and, with [`persist::save`], the one saves replace).
+    let file = tauri_plugin_store::resolve_store_path(app, STORE_FILE)?;
     let notice = persist::guard(&file);
     let store = tauri_plugin_store::StoreBuilder::new(app, STORE_FILE).disable_auto_save().build()?;
     let doc = Doc::from_map(|k| store.get(k)).unwrap_or_default();
-    let backup = persist::backup_path(&file);
-    let saver = Box::new(move |doc: &Doc| -> Result<(), String> {
-        let v = doc.to_value();
-        if let Some(obj) = v.as_object() {
-            for (k, v) in obj {
-                store.set(k.clone(), v.clone());
-            }
-        }
-        store.save().map_err(|e| e.to_string())?;
-        // The plugin wrote in place; keep an intact copy beside it.
-        let bytes = serde_json::to_vec_pretty(&v).map_err(|e| e.to_string())?;
-        persist::write_atomic(&backup, &bytes).map_err(|e| e.to_string())
-    });
+    // From here on the app writes the plugin's file itself, atomically: the plugin's save (also
+    // run at exit while the store is open) truncates and rewrites it in place.
+    store.close_resource();
+    let saver = Box::new(move |doc: &Doc| persist::save(&file, &doc.to_value()));
     let state = AppState::new(hub.clone(), doc, demo_base, saver);
     state.notices.lock().expect("lock").extend(notice);
     state.restore();
     let opened = state.open_urls(&opts.urls);
     app.manage(state);
     app.manage(Opened(opened));
+    persist::test_save_loop(app);
 
     let live = Live::default();
     let slot = live.0.clone();

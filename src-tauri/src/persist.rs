@@ -1,7 +1,9 @@
-//! Guards around tauri-plugin-store's file: the plugin truncates and rewrites it in place and, on
-//! load, silently replaces a file it cannot parse with defaults. So before the plugin loads, we
-//! check the file ourselves, set a damaged one aside and put back the last good copy; after each
-//! save we refresh that copy atomically (temp file + rename).
+//! Saving the settings file, and guarding it. tauri-plugin-store reads the file at start, but its
+//! own save truncates and rewrites the file in place (a kill in the middle leaves it empty or cut
+//! short) and its load silently replaces a file it cannot parse with defaults. So every save here
+//! is atomic (temp file + fsync + rename, see [`save`]) and keeps a last good copy beside the file;
+//! before the plugin loads, [`guard`] checks the file, sets a damaged one aside and puts back the
+//! last good copy.
 
 use std::fs;
 use std::io::Write;
@@ -60,20 +62,74 @@ fn check(bytes: &[u8]) -> Result<(), String> {
     Doc::from_map(|k| obj.get(k).cloned()).map(|_| ())
 }
 
-/// Writes `bytes` to `path` so a crash leaves either the old or the new file, never half of one.
+/// Saves the document as the store file (the JSON object the plugin reads), then as its last good
+/// copy, each atomically: a kill at any moment leaves the file either as it was or as it is now.
+pub fn save(file: &Path, doc: &Value) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(doc).map_err(|e| e.to_string())?;
+    write_atomic(file, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    let backup = backup_path(file);
+    write_atomic(&backup, &bytes).map_err(|e| format!("{}: {e}", backup.display()))
+}
+
+/// Writes `bytes` to `path` so a crash leaves either the old or the new file, never half of one:
+/// a temp file of this process (two app instances never share one), flushed, renamed over `path`,
+/// then the directory flushed so the rename survives a power cut too.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = with_suffix(path, ".tmp");
-    {
+    let tmp = tmp_path(path, std::process::id());
+    let written = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    fs::rename(&tmp, path)
+    written?;
+    // Best effort: not every file system can flush a directory, and the file is in place already.
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
+fn tmp_path(path: &Path, pid: u32) -> PathBuf {
+    with_suffix(path, &format!(".tmp-{pid}"))
+}
+
+/// Removes the temp files a killed process left beside `file` (those of a live process are kept).
+fn remove_stale_tmp(file: &Path) {
+    let Some(dir) = file.parent() else { return };
+    // Names as `tmp_path` makes them: `<file>.tmp-<pid>`.
+    let prefixes = [file.to_path_buf(), backup_path(file)].map(|p| format!("{}.tmp-", p.to_string_lossy()));
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = path.to_string_lossy();
+        let Some(pid) = prefixes.iter().find_map(|p| name.strip_prefix(p.as_str())) else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let alive = if Path::new("/proc/self").exists() {
+            Path::new("/proc").join(pid.to_string()).exists()
+        } else {
+            // No /proc: a live writer's temp file is a few milliseconds old.
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age.as_secs() < 60)
+        };
+        if pid != std::process::id() && !alive {
+            let _ = fs::remove_file(&path);
+        }
+    }
 }
 
 /// Makes `file` safe for the plugin to load. Returns a message for the user when something had to
 /// be repaired (the app starts anyway).
 pub fn guard(file: &Path) -> Option<String> {
+    remove_stale_tmp(file);
     let backup = backup_path(file);
     let backup_ok = fs::read(&backup).ok().filter(|b| check(b).is_ok());
     match fs::read(file) {
@@ -110,6 +166,36 @@ pub fn guard(file: &Path) -> Option<String> {
             None => None,
         },
     }
+}
+
+/// Test hook, set only by the crash end-to-end test (tests/e2e/crash.spec.mjs): once setup is
+/// done, print what this start loaded as one line (`feedscope-test-start {"feeds":[...],
+/// "notices":[...]}`) on stdout, then save the settings over and over, so that a `kill -9` lands
+/// in the middle of a save.
+pub const TEST_SAVE_LOOP: &str = "FEEDSCOPE_TEST_SAVE_LOOP";
+
+pub fn test_save_loop<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    use tauri::Manager;
+    if std::env::var_os(TEST_SAVE_LOOP).is_none() {
+        return;
+    }
+    let state = app.state::<crate::state::AppState>();
+    let feeds: Vec<Value> =
+        state.list().iter().map(|f| serde_json::json!({"id": f.entry.id, "url": f.entry.config.url})).collect();
+    let notices = state.notices.lock().expect("lock").clone();
+    println!("feedscope-test-start {}", serde_json::json!({ "feeds": feeds, "notices": notices }));
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let state = app.state::<crate::state::AppState>();
+        for n in 1u64.. {
+            let mut s = state.settings();
+            if !s.is_object() {
+                s = serde_json::json!({});
+            }
+            s["test_saves"] = n.into();
+            state.set_settings(s);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -158,5 +244,35 @@ mod tests {
         let f = dir.path().join(STORE_FILE);
         fs::write(&f, br#"{"feeds":"nope"}"#).unwrap();
         assert!(guard(&f).is_some());
+    }
+
+    #[test]
+    fn save_replaces_file_and_last_good_copy_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(STORE_FILE);
+        fs::write(&f, br#"{"feeds":[]}"#).unwrap();
+        let doc = Doc { demo_removed: true, ..Doc::default() }.to_value();
+        save(&f, &doc).unwrap();
+        let back: Value = serde_json::from_slice(&fs::read(&f).unwrap()).unwrap();
+        assert_eq!(back, doc);
+        assert_eq!(fs::read(backup_path(&f)).unwrap(), fs::read(&f).unwrap());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn guard_removes_temp_files_of_dead_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(STORE_FILE);
+        fs::write(&f, br#"{"feeds":[]}"#).unwrap();
+        let dead = 4_000_000_000; // above any pid_max
+        fs::write(tmp_path(&f, dead), b"{\"fee").unwrap();
+        fs::write(tmp_path(&backup_path(&f), dead), b"").unwrap();
+        let mine = tmp_path(&f, std::process::id());
+        fs::write(&mine, b"").unwrap();
+        assert_eq!(guard(&f), None);
+        assert!(!tmp_path(&f, dead).exists());
+        assert!(!tmp_path(&backup_path(&f), dead).exists());
+        assert!(mine.exists());
     }
 }

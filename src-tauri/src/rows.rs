@@ -44,6 +44,14 @@ impl Row {
     }
 }
 
+/// Serializes a record as the log format writes it (`kind`, `feed`, `ts`, then the body's fields),
+/// for `#[serde(serialize_with = "crate::rows::serialize_record")]`: the engine writes records
+/// itself (its NDJSON hot path) and no longer implements `Serialize` for them.
+pub fn serialize_record<S: serde::Serializer>(r: &Arc<Record>, s: S) -> Result<S::Ok, S::Error> {
+    let v: serde_json::Value = serde_json::from_str(&r.to_json()).map_err(serde::ser::Error::custom)?;
+    v.serialize(s)
+}
+
 /// A connection record as a sentence for the timeline.
 pub fn summary(b: &Body) -> String {
     match b {
@@ -139,5 +147,21 @@ mod tests {
             },
         );
         assert_eq!(Row::new(8, &dc).text, "disconnected: end of stream; reconnecting in 2.0 s");
+    }
+
+    #[test]
+    fn records_serialize_as_their_log_line() {
+        #[derive(Serialize)]
+        struct Detail {
+            #[serde(serialize_with = "serialize_record")]
+            record: Arc<Record>,
+        }
+        let ev = Arc::new(Record::new(
+            Arc::from("f"),
+            Timestamp(5),
+            Body::Event { seq: 3, event_type: Arc::from("tick"), id: Arc::from("9"), data: "{\"a\":1}".into() },
+        ));
+        let json = serde_json::to_string(&Detail { record: ev.clone() }).unwrap();
+        assert_eq!(json, format!("{{\"record\":{}}}", ev.to_json()));
     }
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDriver } from './wd.mjs';
 
-const specs = process.argv.slice(2).length ? process.argv.slice(2) : ['app', 'actions', 'restart'];
+const specs = process.argv.slice(2).length ? process.argv.slice(2) : ['app', 'actions', 'restart', 'crash', 'burst'];
 const home = await mkdtemp(path.join(os.tmpdir(), 'feedscope-e2e-'));
 const out = path.resolve(new URL('.', import.meta.url).pathname, '.out');
 await rm(out, { recursive: true, force: true });

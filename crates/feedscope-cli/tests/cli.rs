@@ -50,7 +50,10 @@ async fn ndjson_prints_exact_records_and_stops_after_max_events() {
     let kinds: Vec<&str> = rs.iter().map(|r| r.body.kind()).collect();
     assert_eq!(kinds, ["connecting", "open", "event", "event", "event", "closed"]);
     assert!(rs.iter().all(|r| &*r.feed == "t"));
-    assert_eq!(rs.last().unwrap().body, Body::Closed { reason: "stopped by the user".into(), cause: feedscope_core::Cause::UserStop, fatal: false });
+    assert_eq!(
+        rs.last().unwrap().body,
+        Body::Closed { reason: "stopped by the user".into(), cause: feedscope_core::Cause::UserStop, fatal: false }
+    );
 }
 
 #[tokio::test]

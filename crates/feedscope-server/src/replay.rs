@@ -250,7 +250,11 @@ mod tests {
     fn one_feed_keeps_file_order_and_drops_connection_records() {
         let records = vec![
             event("a", 30, "1"),
-            Record::new(Arc::from("a"), Timestamp(31), Body::Closed { reason: "stopped".into(), cause: feedscope_core::Cause::UserStop, fatal: false }),
+            Record::new(
+                Arc::from("a"),
+                Timestamp(31),
+                Body::Closed { reason: "stopped".into(), cause: feedscope_core::Cause::UserStop, fatal: false },
+            ),
             event("a", 20, "2"),
         ];
         assert_eq!(ids(&merge_feeds(records)), ["1", "2"]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { badge, bytes, count, countdown, rate, visible } from './format';
+import { badge, bytes, count, countdown, exportMessage, rate, visible } from './format';
 import type { FeedStats } from './ipc';
 
 const stats = (over: Partial<FeedStats>): FeedStats => ({
@@ -42,5 +42,20 @@ describe('formatting', () => {
     expect(visible('x\u001b[2J\r')).toBe('x\\x1b[2J\\r');
     expect(visible('evil\u202Etxt')).toBe('evil\\u{202e}txt');
     expect(visible('<script>')).toBe('<script>');
+  });
+});
+
+describe('exportMessage', () => {
+  const done = { count: 1000, bytes: 2048, path: '/tmp/x.ndjson' };
+  it('is plain when nothing was evicted', () => {
+    expect(exportMessage(done, 0, 0)).toBe(`Exported ${(1000).toLocaleString()} records (2.0 KB) to /tmp/x.ndjson`);
+  });
+  it('says how many older records the history cap evicted', () => {
+    const n = (4007).toLocaleString();
+    expect(exportMessage(done, 4007, 4007)).toBe(
+      `Exported ${(1000).toLocaleString()} records (2.0 KB; ${n} older records were evicted by the history cap and are not in it) to /tmp/x.ndjson`,
+    );
+    // Still evicting while the file was written: the count at the start is a lower bound.
+    expect(exportMessage(done, 4007, 4100)).toContain(`at least ${n} older records were evicted`);
   });
 });

@@ -90,3 +90,20 @@ export function visible(s: string): string {
   }
   return out;
 }
+
+/**
+ * The status line after an export. A history keeps only the newest records up to its cap, so when
+ * the cap has evicted older ones the file cannot hold them, and the message says how many.
+ * `evictedBefore` / `evictedAfter` are the feed's `evicted` counter when the export started and
+ * ended: equal on a stopped feed (exact), or a lower bound while the feed still evicts.
+ */
+export function exportMessage(
+  done: { count: number; bytes: number; path: string },
+  evictedBefore: number,
+  evictedAfter: number,
+): string {
+  const what = `${done.count.toLocaleString()} records (${bytes(done.bytes)}`;
+  if (evictedAfter <= 0) return `Exported ${what}) to ${done.path}`;
+  const n = `${evictedAfter === evictedBefore ? '' : 'at least '}${evictedBefore.toLocaleString()}`;
+  return `Exported ${what}; ${n} older records were evicted by the history cap and are not in it) to ${done.path}`;
+}

@@ -5,21 +5,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{collect_until, count_kind, is_closed, start_feed, Fixture, Reply, Step};
+use common::{cfg, collect_until, count_kind, events, is_closed, start_feed, Fixture, Reply, Step};
 use feedscope_core::{Body, FeedConfig, Header, Hub, Mode, Record};
-
-fn cfg(url: String, mode: Mode) -> FeedConfig {
-    FeedConfig { retry_ms: 20, jitter: false, mode, ..FeedConfig::new(url) }
-}
-
-fn events(rs: &[Record]) -> Vec<(String, String, String)> {
-    rs.iter()
-        .filter_map(|r| match &r.body {
-            Body::Event { event_type, id, data, .. } => Some((event_type.to_string(), id.to_string(), data.clone())),
-            _ => None,
-        })
-        .collect()
-}
 
 fn closed(rs: &[Record]) -> (String, bool) {
     rs.iter()

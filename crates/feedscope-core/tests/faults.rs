@@ -8,23 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{collect_until, count_kind, drip, is_closed, start_feed, Fixture, Reply, Step};
+use common::{cfg, collect_until, count_kind, drip, events, is_closed, start_feed, Fixture, Reply, Step};
 use feedscope_core::{Body, FeedConfig, Hub, Mode, Record};
 use tokio::sync::Notify;
-
-fn cfg(url: String, mode: Mode) -> FeedConfig {
-    FeedConfig { retry_ms: 20, jitter: false, mode, ..FeedConfig::new(url) }
-}
-
-/// (type, id, data) of each event.
-fn events(rs: &[Record]) -> Vec<(String, String, String)> {
-    rs.iter()
-        .filter_map(|r| match &r.body {
-            Body::Event { event_type, id, data, .. } => Some((event_type.to_string(), id.to_string(), data.clone())),
-            _ => None,
-        })
-        .collect()
-}
 
 fn seqs(rs: &[Record]) -> Vec<u64> {
     rs.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }).collect()

@@ -272,3 +272,20 @@ pub fn is_closed(rs: &[Record]) -> bool {
 pub fn count_kind(rs: &[Record], kind: &str) -> usize {
     rs.iter().filter(|r| r.body.kind() == kind).count()
 }
+
+/// A feed config for connection tests: quick, deterministic reconnections.
+pub fn cfg(url: String, mode: feedscope_core::Mode) -> feedscope_core::FeedConfig {
+    feedscope_core::FeedConfig { retry_ms: 20, jitter: false, mode, ..feedscope_core::FeedConfig::new(url) }
+}
+
+/// (type, id, data) of each event.
+pub fn events(rs: &[Record]) -> Vec<(String, String, String)> {
+    rs.iter()
+        .filter_map(|r| match &r.body {
+            feedscope_core::Body::Event { event_type, id, data, .. } => {
+                Some((event_type.to_string(), id.to_string(), data.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}

@@ -221,7 +221,8 @@ impl Hub {
                 batch.records.truncate(i + 1);
                 done = true;
             }
-            slot.events_left.store(n, Ordering::SeqCst);
+            // Once reached, the limit is spent: a later start runs without one.
+            slot.events_left.store(if done { u64::MAX } else { n }, Ordering::SeqCst);
         }
         self.append(&mut history, slot, batch.records, batch.bytes);
         drop(history);

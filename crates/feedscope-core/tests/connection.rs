@@ -607,4 +607,9 @@ async fn stop_after_ends_the_feed_right_after_the_nth_event_and_sends_no_more_re
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(fx.requests().len(), 1, "no request after the last event");
     assert!(!hub.is_running("f"));
+    // The limit was spent: started again, the feed runs on past three events.
+    hub.start("f").unwrap();
+    let rs = collect_until(&sub, |rs| count_kind(rs, "event") == 4).await;
+    assert_eq!(count_kind(&rs, "closed"), 0);
+    hub.stop_all();
 }

@@ -263,3 +263,54 @@ async fn proxy_settings_of_the_environment_are_honoured() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(proxy.requests()[0].path, "http://feed.example.invalid/events");
 }
+
+fn event_seqs(rs: &[Record]) -> Vec<u64> {
+    rs.iter().filter_map(|r| if let Body::Event { seq, .. } = r.body { Some(seq) } else { None }).collect()
+}
+
+#[tokio::test]
+async fn max_events_writes_exactly_n_of_a_burst_and_sends_no_more_requests() {
+    // 50,000 events in one burst, then the end of the body: `-n` stops inside the burst, and the
+    // feed must neither print past it nor reconnect.
+    let body: String = (1..=50_000).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
+    let fx = Fixture::start(move |_, _| Reply::sse(&body)).await;
+    let out = run(args(&["tail", &fx.url("/"), "--format", "ndjson", "-n", "30000", "--retry-ms", "10"])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rs = records(&out);
+    assert_eq!(event_seqs(&rs), (1..=30_000).collect::<Vec<_>>());
+    let last: Vec<&str> = rs[rs.len() - 2..].iter().map(|r| r.body.kind()).collect();
+    assert_eq!(last, ["event", "closed"], "nothing between the Nth event and closed");
+    assert_eq!(fx.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_reader_of_stdout_gets_every_record() {
+    // 200,000 events: far more than the printer's queue. A reader that takes its time holds the
+    // feed back (backpressure) instead of losing records.
+    const N: u64 = 200_000;
+    let body: String = (1..=N).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
+    let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&body) } else { Reply::status(204) }).await;
+    let url = fx.url("/");
+    let seqs = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(BIN)
+            .args(["tail", &url, "--format", "ndjson", "--retry-ms", "10"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run feedscope");
+        let mut seqs = Vec::new();
+        for (i, line) in BufReader::new(child.stdout.take().expect("stdout")).lines().enumerate() {
+            if i % 20_000 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let r = Record::from_json(&line.expect("a line")).expect("a record");
+            if let Body::Event { seq, .. } = r.body {
+                seqs.push(seq);
+            }
+        }
+        assert!(child.wait().expect("exit").success());
+        seqs
+    })
+    .await
+    .expect("join");
+    assert_eq!(seqs, (1..=N).collect::<Vec<_>>());
+}

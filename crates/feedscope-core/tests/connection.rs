@@ -70,6 +70,7 @@ async fn user_headers_are_sent_as_given_and_defaults_only_fill_gaps() {
     let rs = collect_until(&sub, is_closed).await;
     let (reason, fatal) = closed(&rs);
     assert!(fatal && reason.contains("406"), "{reason}");
+    assert!(reason.ends_with("the server said: \"nope\""), "the refusal's body is quoted: {reason}");
     assert_eq!(fx.requests()[1].header("accept"), Some("text/event-stream"));
 }
 

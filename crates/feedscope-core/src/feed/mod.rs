@@ -277,8 +277,10 @@ impl Connection {
                     hint,
                 });
             }
+            // The body of a refusal usually says why ("Client must accept text/event-stream").
+            let said = body_excerpt(resp).await.map(|t| format!("; the server said: \"{t}\"")).unwrap_or_default();
             return Err(Closing::fatal(
-                format!("{status_text} from {final_url}: only 200 opens an event stream"),
+                format!("{status_text} from {final_url}: only 200 opens an event stream{said}"),
                 Cause::HttpStatus,
             ));
         }
@@ -382,6 +384,27 @@ impl Connection {
         Batch { records, bytes: chunk.len() as u64 }
     }
 }
+
+/// The start of a refused response's body, on one line: at most [`EXCERPT_BYTES`] bytes, read
+/// for at most [`EXCERPT_WAIT`]; `None` when there is nothing to show.
+async fn body_excerpt(mut resp: reqwest::Response) -> Option<String> {
+    let mut bytes = Vec::new();
+    let read = async {
+        while bytes.len() < EXCERPT_BYTES {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(EXCERPT_WAIT, read).await;
+    bytes.truncate(EXCERPT_BYTES);
+    let text = String::from_utf8_lossy(&bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then(|| if bytes.len() == EXCERPT_BYTES { format!("{text}…") } else { text })
+}
+
+const EXCERPT_BYTES: usize = 200;
+const EXCERPT_WAIT: Duration = Duration::from_secs(1);
 
 async fn with_timeout<F: std::future::Future>(t: Option<Duration>, f: F) -> Option<F::Output> {
     match t {

@@ -392,10 +392,14 @@ impl SubQueue {
     /// Removes up to `max` records; wakes waiting feeds when the queue crosses half its capacity
     /// (not at every record, so a reader that takes one at a time does not wake them each time).
     fn take(&self, max: usize, out: &mut Vec<Arc<Record>>) -> usize {
+        self.take_each(max, |r| out.push(r))
+    }
+
+    fn take_each(&self, max: usize, f: impl FnMut(Arc<Record>)) -> usize {
         let mut items = self.items.lock().expect("subscription lock");
         let before = items.len();
         let n = before.min(max);
-        out.extend(items.drain(..n));
+        items.drain(..n).for_each(f);
         let low = self.capacity / 2;
         if before > low && before - n <= low {
             self.room.notify_waiters();
@@ -413,9 +417,13 @@ pub struct Subscription {
 impl Subscription {
     /// The next record, waiting for one.
     pub async fn recv(&self) -> Arc<Record> {
-        let mut one = Vec::with_capacity(1);
-        self.recv_many(&mut one, 1).await;
-        one.pop().expect("recv_many took one record")
+        let mut one = None;
+        loop {
+            if self.queue.take_each(1, |r| one = Some(r)) > 0 {
+                return one.expect("took one record");
+            }
+            self.queue.arrived.notified().await;
+        }
     }
 
     /// Waits until records are queued, then moves up to `max` (at least 1) of them into `out`

@@ -12,12 +12,9 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use tokio::sync::Notify;
 
-use crate::feed::{self, Batch, ConfigError, Control, FeedConfig};
+use crate::feed::{self, Batch, ConfigError, Control, FeedConfig, STOPPED};
 use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page};
 use crate::record::{Body, Cause, Record, Timestamp};
-
-/// The `closed` reason of a feed the user stopped.
-pub const STOPPED: &str = "stopped by the user";
 
 /// Why a hub call failed.
 #[derive(Debug, thiserror::Error)]

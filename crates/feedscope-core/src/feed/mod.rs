@@ -20,6 +20,9 @@ pub use policy::Backoff;
 use crate::record::{Body, Cause, Record, Timestamp};
 use crate::sse::{Item, Parser};
 
+/// The `closed` reason of a feed the user stopped (its cause is [`Cause::UserStop`]).
+pub const STOPPED: &str = "stopped by the user";
+
 /// Why a feed could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -92,7 +95,7 @@ pub async fn run(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, contro
         end = conn.run(&control.restart, &mut sink) => Some(end),
     };
     match outcome {
-        None => sink.emit(closed(Closing { reason: crate::hub::STOPPED.into(), cause: Cause::UserStop, fatal: false })),
+        None => sink.emit(closed(Closing { reason: STOPPED.into(), cause: Cause::UserStop, fatal: false })),
         Some(closing) => sink.emit(closed(closing)),
     }
 }

@@ -33,19 +33,6 @@ impl Format {
     }
 }
 
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "ndjson" => Ok(Format::Ndjson),
-            "json" => Ok(Format::Json),
-            "csv" => Ok(Format::Csv),
-            "sse" | "raw" => Ok(Format::Sse),
-            _ => Err(format!("unknown format {s:?}: expected ndjson, json, csv or sse")),
-        }
-    }
-}
-
 /// A streaming writer: call [`Exporter::write`] per record, then [`Exporter::finish`].
 pub struct Exporter<W: Write> {
     format: Format,

@@ -169,10 +169,6 @@ impl History {
         History { limits, ..History::default() }
     }
 
-    pub fn limits(&self) -> HistoryLimits {
-        self.limits
-    }
-
     pub fn set_limits(&mut self, limits: HistoryLimits) {
         self.limits = limits;
         self.evict();

@@ -131,10 +131,6 @@ impl Hub {
         self.feeds.read().expect("hub lock").keys().cloned().collect()
     }
 
-    pub fn config(&self, id: &str) -> Result<FeedConfig, HubError> {
-        Ok(self.slot(id)?.config.lock().expect("feed lock").clone())
-    }
-
     pub fn is_running(&self, id: &str) -> bool {
         self.slot(id).map(|s| s.running.lock().expect("feed lock").is_some()).unwrap_or(false)
     }

@@ -68,11 +68,6 @@ export function badge(s: FeedStats | undefined, running: boolean, now: number): 
   }
 }
 
-/** Connection records are styled apart from events. */
-export function isConnectionKind(k: Kind): boolean {
-  return k !== 'event';
-}
-
 /**
  * Event data made safe to read: line breaks and tabs stay, every other control character and
  * every character that reorders or hides text is shown as a visible symbol.

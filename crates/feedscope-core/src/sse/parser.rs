@@ -109,10 +109,6 @@ impl Parser {
         p
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// The last event ID string: what a reconnection sends as `Last-Event-ID`.
     pub fn last_event_id(&self) -> &Arc<str> {
         &self.last_event_id

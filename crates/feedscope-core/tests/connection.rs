@@ -614,3 +614,33 @@ async fn stop_after_ends_the_feed_right_after_the_nth_event_and_sends_no_more_re
     assert_eq!(count_kind(&rs, "closed"), 0);
     hub.stop_all();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_start_in_a_tight_loop_gives_each_run_exactly_one_closed_at_its_end() {
+    // A stream that never ends, so every run is stopped by the user while data flows.
+    let fx = Fixture::start(|_, _| {
+        let burst: String = (1..=200).map(|i| format!("data: {i}\n\n")).collect();
+        Reply::sse_steps(vec![Step::Send(burst.into_bytes()), Step::Hang])
+    })
+    .await;
+    let hub = Hub::new();
+    hub.add("f", cfg(fx.url("/"), Mode::Browser), Default::default()).unwrap();
+    let sub = hub.subscribe(Some("f"), 1 << 20);
+    const RUNS: usize = 100;
+    for _ in 0..RUNS {
+        hub.start("f").unwrap();
+        tokio::task::yield_now().await;
+        hub.stop("f").unwrap();
+    }
+    let rs = collect_until(&sub, |rs| count_kind(rs, "closed") >= RUNS).await;
+    // Split at each `closed`: every run's records start with its `connecting` (or there are none,
+    // when the stop came first), so nothing of a run comes after its `closed`.
+    for run in rs.split(|r| r.body.kind() == "closed") {
+        if let Some(first) = run.first() {
+            assert_eq!(first.body.kind(), "connecting", "a record of a stopped run came after its closed");
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(sub.drain(usize::MAX).is_empty(), "no record after the last stop");
+    assert_eq!(count_kind(&rs, "closed"), RUNS);
+}

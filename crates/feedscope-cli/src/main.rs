@@ -245,9 +245,7 @@ async fn tail(args: TailArgs) -> ExitCode {
     let mut printer = pretty::Printer::new(tty && std::env::var_os("NO_COLOR").is_none());
 
     let hub = Hub::new();
-    // The CLI streams records out as they come: the history need not keep many.
-    let limits = HistoryLimits { max_records: 1024, max_bytes: 64 << 20 };
-    if let Err(e) = hub.add(&args.name, config, limits) {
+    if let Err(e) = hub.add(&args.name, config, HistoryLimits::STREAMING) {
         return fail(2, &e.to_string());
     }
     // Lossless: when the output is slower than the feed, the feed's reader waits (backpressure).

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::record::{Body, Record};
-use crate::sse::{encode_comment, encode_event, encode_retry};
+use crate::sse::RecordEncoder;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ pub struct Exporter<W: Write> {
     format: Format,
     out: W,
     count: u64,
-    last_id: Option<String>,
+    sse: RecordEncoder,
     buf: String,
     /// NDJSON and JSON are encoded here and handed to `out` in large writes, so a wrapping
     /// `BufWriter` is not needed (and would only copy every byte once more).
@@ -55,7 +55,7 @@ impl<W: Write> Exporter<W> {
             Format::Csv => out.write_all(b"kind,feed,ts,seq,type,id,data,detail\r\n")?,
             Format::Ndjson | Format::Sse => {}
         }
-        Ok(Exporter { format, out, count: 0, last_id: None, buf: String::new(), json: Vec::new() })
+        Ok(Exporter { format, out, count: 0, sse: RecordEncoder::default(), buf: String::new(), json: Vec::new() })
     }
 
     /// Records written so far (for `sse`, only the ones the format can hold).
@@ -73,19 +73,8 @@ impl<W: Write> Exporter<W> {
             Format::Csv => self.write_csv(r)?,
             Format::Sse => {
                 self.buf.clear();
-                match &r.body {
-                    Body::Event { event_type, id, data, .. } => {
-                        // Ids persist in SSE: write one only when it changes, as the server did.
-                        let id_changed = self.last_id.as_deref() != Some(&**id);
-                        let id_out = id_changed.then_some(&**id);
-                        if id_changed {
-                            self.last_id = Some(id.to_string());
-                        }
-                        encode_event(&mut self.buf, event_type, id_out, data);
-                    }
-                    Body::Comment { text } => encode_comment(&mut self.buf, text),
-                    Body::Retry { ms } => encode_retry(&mut self.buf, *ms),
-                    _ => return Ok(()),
+                if !self.sse.encode(&mut self.buf, &r.body) {
+                    return Ok(());
                 }
                 self.out.write_all(self.buf.as_bytes())?;
             }

@@ -18,6 +18,12 @@ pub struct HistoryLimits {
     pub max_bytes: usize,
 }
 
+impl HistoryLimits {
+    /// For a face that streams records out as they come (a CLI, a test service): its
+    /// [`crate::Subscription`] gets every record, so the history keeps only a little.
+    pub const STREAMING: HistoryLimits = HistoryLimits { max_records: 1024, max_bytes: 64 << 20 };
+}
+
 impl Default for HistoryLimits {
     fn default() -> Self {
         HistoryLimits { max_records: 200_000, max_bytes: 256 << 20 }

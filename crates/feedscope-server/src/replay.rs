@@ -18,7 +18,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use feedscope_core::sse::{encode_comment, encode_event, encode_retry};
+use feedscope_core::sse::RecordEncoder;
 use feedscope_core::{Body, Record};
 use futures_util::Stream;
 use tokio::time::Instant;
@@ -142,7 +142,7 @@ async fn replay(State(plan): State<Arc<Plan>>, headers: HeaderMap) -> Response {
         next: start,
         started: Instant::now(),
         // What the client's lastEventId is now: an id line is needed only where it changes.
-        client_id: last_event_id.unwrap_or_else(|| Arc::from("")),
+        encoder: RecordEncoder::resuming(last_event_id.unwrap_or_else(|| Arc::from(""))),
         plan,
     };
     event_stream(stream.into_stream())
@@ -155,7 +155,8 @@ struct ReplayStream {
     next: usize,
     started: Instant,
     base_ts: i64,
-    client_id: Arc<str>,
+    /// Writes ids only where they change for this client.
+    encoder: RecordEncoder,
 }
 
 impl ReplayStream {
@@ -189,16 +190,7 @@ impl ReplayStream {
                 let record = &self.plan.records[self.next];
                 self.next += 1;
                 written += 1;
-                match &record.body {
-                    Body::Event { event_type, id, data, .. } => {
-                        let id_line = (*id != self.client_id).then_some(&**id);
-                        encode_event(&mut out, event_type, id_line, data);
-                        self.client_id = id.clone();
-                    }
-                    Body::Comment { text } => encode_comment(&mut out, text),
-                    Body::Retry { ms } => encode_retry(&mut out, *ms),
-                    _ => {}
-                }
+                self.encoder.encode(&mut out, &record.body);
             }
             if !out.is_empty() {
                 return Some(Bytes::from(out));

@@ -193,9 +193,7 @@ async fn create(State(service): State<Arc<Service>>, headers: HeaderMap, body: B
 
     let id = service.next_id.fetch_add(1, Ordering::Relaxed);
     let feed = format!("stream-{id}");
-    // History is unused here but the hub keeps one per feed: keep it small.
-    let limits = HistoryLimits { max_records: 1024, max_bytes: 64 << 20 };
-    if let Err(e) = service.hub.add(&feed, config, limits) {
+    if let Err(e) = service.hub.add(&feed, config, HistoryLimits::STREAMING) {
         return bad_request(format!("cannot create the stream: {e}"));
     }
     // Subscribe before starting so that not even the first record can be missed.

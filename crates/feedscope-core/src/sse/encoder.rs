@@ -55,3 +55,36 @@ pub fn encode_retry(out: &mut String, ms: u64) {
 fn push_single_line(out: &mut String, s: &str) {
     out.extend(s.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }));
 }
+
+/// Turns records back into the `text/event-stream` body they came from: events, comments and
+/// `retry:` lines, and an `id:` line only where the last event ID changes (ids persist in SSE, so
+/// a client sees the same `lastEventId` values). The one such writer: exports and replay use it.
+#[derive(Debug, Default)]
+pub struct RecordEncoder {
+    /// The client's last event ID so far; `None` before the first event (its id is written).
+    last_id: Option<std::sync::Arc<str>>,
+}
+
+impl RecordEncoder {
+    /// For a client that already has `id` as its last event ID (a resumed connection).
+    pub fn resuming(id: std::sync::Arc<str>) -> Self {
+        RecordEncoder { last_id: Some(id) }
+    }
+
+    /// Appends the record's SSE form to `out`; false (nothing written) for the records SSE cannot
+    /// carry: connection records and errors.
+    pub fn encode(&mut self, out: &mut String, body: &crate::record::Body) -> bool {
+        use crate::record::Body;
+        match body {
+            Body::Event { event_type, id, data, .. } => {
+                let id_line = (self.last_id.as_deref() != Some(&**id)).then_some(&**id);
+                encode_event(out, event_type, id_line, data);
+                self.last_id = Some(id.clone());
+            }
+            Body::Comment { text } => encode_comment(out, text),
+            Body::Retry { ms } => encode_retry(out, *ms),
+            _ => return false,
+        }
+        true
+    }
+}

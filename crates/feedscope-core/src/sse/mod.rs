@@ -4,5 +4,5 @@
 mod encoder;
 mod parser;
 
-pub use encoder::{encode_comment, encode_event, encode_retry};
+pub use encoder::{encode_comment, encode_event, encode_retry, RecordEncoder};
 pub use parser::{parse_all, Item, Limits, Oversize, Parser};

@@ -256,6 +256,15 @@ fn disconnect_delays(t: &Tail) -> Vec<u64> {
 // ---------------------------------------------------------------------------------------------
 // sse-starlette (uvicorn)
 
+/// The record kinds of a test server's stream stopped by `-n`: it greets with a comment and a
+/// `retry:`, then `n` events, then the stop.
+fn greeting_then_events(n: usize) -> Vec<&'static str> {
+    let mut want = vec!["connecting", "open", "comment", "retry"];
+    want.extend(std::iter::repeat_n("event", n));
+    want.push("closed");
+    want
+}
+
 #[tokio::test]
 async fn sse_starlette_feed_arrives_exactly() {
     let mut srv = PyServer::start("sse_starlette_server.py", &[]);
@@ -263,10 +272,7 @@ async fn sse_starlette_feed_arrives_exactly() {
     srv.assert_healthy();
     t.assert_stopped_by_n();
     assert_eq!(t.events(), feed(1..=10), "{}", t.dump());
-    let mut want = vec!["connecting", "open", "comment", "retry"];
-    want.extend(["event"; 10]);
-    want.push("closed");
-    assert_eq!(t.kinds(), want, "{}", t.dump());
+    assert_eq!(t.kinds(), greeting_then_events(10), "{}", t.dump());
     assert_eq!(comment_texts(&t), [" welcome"]);
     assert_eq!(retries(&t), [1500]);
     let ct = &t.open_headers()["content-type"];
@@ -366,10 +372,7 @@ async fn aiohttp_sse_feed_arrives_exactly_with_crlf_lf_and_cr_line_ends() {
         let t = tail(&srv.url(&format!("/events?n=10&retry=2500&hold=1&sep={sep}")), &["-n", "10"]).await;
         t.assert_stopped_by_n();
         assert_eq!(t.events(), feed(1..=10), "{sep}: {}", t.dump());
-        let mut want = vec!["connecting", "open", "comment", "retry"];
-        want.extend(["event"; 10]);
-        want.push("closed");
-        assert_eq!(t.kinds(), want, "{sep}: {}", t.dump());
+        assert_eq!(t.kinds(), greeting_then_events(10), "{sep}: {}", t.dump());
         assert_eq!(comment_texts(&t), [" welcome"], "{sep}");
         assert_eq!(retries(&t), [2500], "{sep}");
         assert_eq!(t.open_headers()["content-type"], "text/event-stream", "{sep}");

@@ -502,13 +502,19 @@ async fn hub_runs_hundreds_of_feeds_at_once() {
     hub.stop_all();
 }
 
-#[tokio::test]
-async fn slow_subscriber_holds_the_feed_back_and_misses_nothing() {
-    const N: u64 = 20_000;
-    let body: String = (1..=N).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
+/// A hub with feed `f` (not started) on a server that sends `n` events, then 204 on reconnection.
+async fn burst_feed(n: u64) -> (Fixture, Arc<Hub>) {
+    let body: String = (1..=n).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
     let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&body) } else { Reply::status(204) }).await;
     let hub = Hub::new();
     hub.add("f", cfg(fx.url("/"), Mode::Browser), Default::default()).unwrap();
+    (fx, hub)
+}
+
+#[tokio::test]
+async fn slow_subscriber_holds_the_feed_back_and_misses_nothing() {
+    const N: u64 = 20_000;
+    let (_fx, hub) = burst_feed(N).await;
     let slow = hub.subscribe(Some("f"), 10);
     let fast = hub.subscribe(Some("f"), 1 << 20);
     hub.start("f").unwrap();
@@ -532,10 +538,7 @@ async fn slow_subscriber_holds_the_feed_back_and_misses_nothing() {
 #[tokio::test]
 async fn dropping_a_full_subscription_releases_the_feed() {
     const N: u64 = 20_000;
-    let body: String = (1..=N).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
-    let fx = Fixture::start(move |n, _| if n == 0 { Reply::sse(&body) } else { Reply::status(204) }).await;
-    let hub = Hub::new();
-    hub.add("f", cfg(fx.url("/"), Mode::Browser), Default::default()).unwrap();
+    let (_fx, hub) = burst_feed(N).await;
     let stuck = hub.subscribe(Some("f"), 1);
     let sub = hub.subscribe(Some("f"), 1 << 20);
     hub.start("f").unwrap();

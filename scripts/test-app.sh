@@ -19,7 +19,10 @@ export TAURI_DRIVER="$DRIVER"
 # No devUrl in tauri.conf.json: a plain cargo build embeds ui/dist, so build the UI first.
 npm run --silent build:ui
 cargo build -p feedscope-app --locked
+# The specs' loopback SSE server (tests/e2e/wd.mjs starts it).
+cargo build -p feedscope-testkit --bin feedscope-fixture --locked
 export FEEDSCOPE_APP="${FEEDSCOPE_APP:-${CARGO_TARGET_DIR:-$PWD/target}/debug/feedscope-app}"
+export FEEDSCOPE_FIXTURE="${FEEDSCOPE_FIXTURE:-${CARGO_TARGET_DIR:-$PWD/target}/debug/feedscope-fixture}"
 
 XVFB_PID=""
 cleanup() { [[ -n "$XVFB_PID" ]] && kill "$XVFB_PID" 2>/dev/null || true; }

@@ -1,7 +1,6 @@
 fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(&[
         "init",
-        "list_feeds",
         "add_feed",
         "update_feed",
         "duplicate_feed",

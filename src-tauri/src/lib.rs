@@ -1,36 +1,27 @@
-//! The Feedscope desktop app: a Tauri shell over `feedscope-core`. Commands adapt [`state`],
-//! [`bridge`] coalesces live records into one Channel, [`persist`] guards the settings file.
+//! The Feedscope desktop app: the Tauri adapters of `feedscope-desktop`, which holds everything
+//! else (see docs/ARCHITECTURE.md). Here: the commands, the Channel, the store file's path and
+//! the plugins.
 
-pub mod bridge;
-pub mod cli;
 pub mod commands;
-pub mod persist;
-pub mod rows;
-pub mod state;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use feedscope_core::Hub;
+use feedscope_desktop::bridge;
+use feedscope_desktop::cli::{self, Launch, LaunchOptions};
+use feedscope_desktop::persist::{self, STORE_FILE};
+use feedscope_desktop::saved::SavedDoc;
+use feedscope_desktop::state::AppState;
 use tauri::{Builder, Manager, Runtime};
 
 use crate::commands::{Live, Opened};
-use crate::persist::{Doc, STORE_FILE};
-use crate::state::AppState;
-
-/// What the command line asked for.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub urls: Vec<String>,
-    pub demo: bool,
-}
 
 /// The app's plugins and commands on any runtime (tests pass the mock runtime); [`setup`] adds
 /// the state once the app exists.
 pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
     b.plugin(tauri_plugin_store::Builder::default().build()).invoke_handler(tauri::generate_handler![
         commands::init,
-        commands::list_feeds,
         commands::add_feed,
         commands::update_feed,
         commands::duplicate_feed,
@@ -47,7 +38,7 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
 }
 
 /// Starts the demo server, loads the settings (guarded) into the hub, and starts the bridge.
-pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<(), Box<dyn std::error::Error>> {
+pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &LaunchOptions) -> Result<(), Box<dyn std::error::Error>> {
     let tauri::async_runtime::RuntimeHandle::Tokio(rt) = tauri::async_runtime::handle();
     let hub = Hub::with_runtime(rt);
     let demo_base = if opts.demo {
@@ -74,26 +65,25 @@ pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<()
     let file = tauri_plugin_store::resolve_store_path(app, STORE_FILE)?;
     let notice = persist::guard(&file);
     let store = tauri_plugin_store::StoreBuilder::new(app, STORE_FILE).disable_auto_save().build()?;
-    let doc = Doc::from_map(|k| store.get(k)).unwrap_or_default();
+    let doc = SavedDoc::from_map(|k| store.get(k)).unwrap_or_default();
     // From here on the app writes the plugin's file itself, atomically: the plugin's save (also
     // run at exit while the store is open) truncates and rewrites it in place.
     store.close_resource();
-    let saver = Box::new(move |doc: &Doc| persist::save(&file, &doc.to_value()));
-    let state = AppState::new(hub.clone(), doc, demo_base, saver);
-    state.notices.lock().expect("lock").extend(notice);
-    state.restore();
+    let saver = Box::new(move |doc: &SavedDoc| persist::save(&file, &doc.to_value()));
+    let state = Arc::new(AppState::open(hub.clone(), doc, demo_base, saver));
+    state.notices.lock().expect("lock").splice(0..0, notice);
     let opened = state.open_urls(&opts.urls);
-    app.manage(state);
+    app.manage(state.clone());
     app.manage(Opened(opened));
-    persist::test_save_loop(app);
+    persist::test_save_loop(state);
 
     let live = Live::default();
     let slot = live.0.clone();
     app.manage(live);
-    tauri::async_runtime::spawn(bridge::run(Arc::downgrade(&hub), move |batch| {
+    tauri::async_runtime::spawn(bridge::run(Arc::downgrade(&hub), move |update| {
         if let Some(ch) = slot.lock().expect("live lock").as_ref() {
             // A closed window is not an error: the next `init` brings a new channel.
-            let _ = ch.send(batch);
+            let _ = ch.send(update);
         }
         true
     }));
@@ -103,15 +93,15 @@ pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &Options) -> Result<()
 /// Entry point of the `feedscope-app` binary.
 pub fn main() {
     let opts = match cli::parse(std::env::args().skip(1)) {
-        Ok(cli::Cli::Help) => {
+        Ok(Launch::Help) => {
             print!("{}", cli::HELP);
             return;
         }
-        Ok(cli::Cli::Version) => {
+        Ok(Launch::Version) => {
             println!("feedscope-app {}", env!("CARGO_PKG_VERSION"));
             return;
         }
-        Ok(cli::Cli::Run { urls, demo }) => Options { urls, demo },
+        Ok(Launch::Run(opts)) => opts,
         Err(e) => {
             eprintln!("feedscope-app: {e}");
             std::process::exit(2);

@@ -3,10 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use feedscope_app::bridge;
-use feedscope_app::commands::export_to;
-use feedscope_app::state::AppState;
-use feedscope_core::{Format, Query, Record};
+use std::sync::Arc;
+
+use feedscope_core::{ExportFormat, Query, Record};
+use feedscope_desktop::api::export_to;
+use feedscope_desktop::bridge;
+use feedscope_desktop::cli::LaunchOptions;
+use feedscope_desktop::state::AppState;
 use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
@@ -46,11 +49,13 @@ fn commands_drive_the_engine() {
     let home = tempfile::tempdir().unwrap();
     std::env::set_var("XDG_DATA_HOME", home.path());
     let app = feedscope_app::builder(mock_builder()).build(mock_context(noop_assets())).expect("mock app builds");
-    feedscope_app::setup(app.handle(), &feedscope_app::Options { urls: vec![], demo: true }).expect("setup");
+    feedscope_app::setup(app.handle(), &LaunchOptions { urls: vec![], demo: true }).expect("setup");
     let w = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    let state = app.state::<Arc<AppState>>().inner().clone();
+    let list = || serde_json::to_value(state.list()).unwrap();
 
     // The demo feed is there and connected on first launch.
-    let feeds = invoke(&w, "list_feeds", json!({})).unwrap();
+    let feeds = list();
     assert_eq!(feeds[0]["id"], "demo");
     assert_eq!(feeds[0]["running"], true);
     let demo_url = feeds[0]["config"]["url"].as_str().unwrap().to_owned();
@@ -58,7 +63,7 @@ fn commands_drive_the_engine() {
 
     // Editor refusals name their field.
     let bad = |config: Value, cap: u64| {
-        invoke(&w, "add_feed", json!({"input": {"name": "x", "config": config, "history_cap": cap}, "connect": false}))
+        invoke(&w, "add_feed", json!({"form": {"name": "x", "config": config, "history_cap": cap}, "connect": false}))
             .unwrap_err()
     };
     assert_eq!(bad(json!({"url": "ftp://127.0.0.1/"}), 1000)["field"], "url");
@@ -73,7 +78,7 @@ fn commands_drive_the_engine() {
     let added = invoke(
         &w,
         "add_feed",
-        json!({"input": {"name": "Ticks only", "config": {"url": demo_url, "mode": "browser"}, "history_cap": 500}, "connect": true}),
+        json!({"form": {"name": "Ticks only", "config": {"url": demo_url, "mode": "browser"}, "history_cap": 500}, "connect": true}),
     )
     .unwrap();
     assert_eq!(added["id"], "ticks-only");
@@ -90,7 +95,7 @@ fn commands_drive_the_engine() {
     };
     wait_until("ticks in the new feed", || page("ticks-only", json!({"types": ["tick"]}), Value::Null).rows.len() >= 2);
     let ticks = page("ticks-only", json!({"types": ["tick"]}), Value::Null);
-    assert!(ticks.rows.iter().all(|r| r["type"] == "tick"));
+    assert!(ticks.rows.iter().all(|r| r["event_type"] == "tick"));
     // The newest page ends at the total.
     assert_eq!(ticks.offset + ticks.rows.len(), ticks.total);
     let all = page("ticks-only", json!({}), json!(0));
@@ -108,9 +113,10 @@ fn commands_drive_the_engine() {
 
     // The full record behind a row.
     let first_event = all.rows.iter().find(|r| r["kind"] == "event").unwrap();
-    let detail = invoke(&w, "get_record", json!({"feed": "ticks-only", "index": first_event["i"]})).unwrap();
+    let detail = invoke(&w, "get_record", json!({"feed": "ticks-only", "index": first_event["index"]})).unwrap();
     assert_eq!(detail["record"]["kind"], "event");
     assert_eq!(detail["record"]["seq"], 1);
+    assert_eq!(detail["shown"]["event_type"], "tick");
 
     // Duplicate, disconnect, delete.
     let dup = invoke(&w, "duplicate_feed", json!({"id": "ticks-only"})).unwrap();
@@ -118,17 +124,10 @@ fn commands_drive_the_engine() {
     let off = invoke(&w, "disconnect_feed", json!({"id": "ticks-only"})).unwrap();
     assert_eq!(off["running"], false);
     invoke(&w, "delete_feed", json!({"id": dup["id"]})).unwrap();
-    let ids: Vec<String> = invoke(&w, "list_feeds", json!({}))
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: Vec<String> = list().as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids, ["demo", "ticks-only"]);
 
     // URLs from the command line: a URL that is already a feed is reused, a new one is added.
-    let state = app.state::<AppState>();
     assert_eq!(state.open_urls(std::slice::from_ref(&demo_url)), ["demo"]);
     let fresh = format!("{}?rate=2", demo_url);
     let opened = state.open_urls(std::slice::from_ref(&fresh));
@@ -139,7 +138,7 @@ fn commands_drive_the_engine() {
     // Export streams the retained records to a file that parses back as the log format.
     let out = home.path().join("out.ndjson");
     let q = Query { types: vec!["tick".into()], ..Query::default() };
-    let done = export_to(&state, "ticks-only", Some(&q), Format::Ndjson, out.clone()).unwrap();
+    let done = export_to(&state, "ticks-only", Some(&q), ExportFormat::Ndjson, out.clone()).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let back: Vec<Record> = text.lines().map(|l| Record::from_json(l).unwrap()).collect();
     assert_eq!(back.len() as u64, done.count);
@@ -166,7 +165,10 @@ fn commands_drive_the_engine() {
     let batches = batches.lock().unwrap();
     assert!(batches.len() >= 3, "{} batches", batches.len());
     assert!(batches.len() <= 1500 / 50 + 2, "{} batches", batches.len());
-    assert!(batches[0].1.feeds.iter().any(|f| f.id == "demo"), "the first batch carries every feed");
+    assert!(batches[0].1.feeds.iter().any(|f| f.id == "demo"), "the first update carries every feed");
+    let listing = batches[0].1.listing.as_ref().expect("the first update carries the list");
+    assert_eq!(listing.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["demo", "ticks-only"]);
+    assert!(batches.iter().skip(1).all(|(_, b)| b.listing.is_none()), "the list is sent again only when it changes");
     assert!(batches.iter().any(|(_, b)| b.feeds.iter().any(|f| f.id == "demo" && !f.tail.is_empty())));
 }
 

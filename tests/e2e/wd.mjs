@@ -1,12 +1,15 @@
 // A small W3C WebDriver client over fetch, plus the fixtures the specs share: tauri-driver for
-// the real app binary, and a loopback SSE server that checks Last-Event-ID on reconnect.
+// the real app binary, and a loopback SSE server (the `feedscope-fixture` binary of
+// crates/feedscope-testkit) that tells which Last-Event-ID each reconnection sent.
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import net from 'node:net';
+import readline from 'node:readline';
 import assert from 'node:assert/strict';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const APP = process.env.FEEDSCOPE_APP ?? `${ROOT}target/debug/feedscope-app`;
+// scripts/test-app.sh builds it: cargo build -p feedscope-testkit --bin feedscope-fixture
+export const FIXTURE = process.env.FEEDSCOPE_FIXTURE ?? `${ROOT}target/debug/feedscope-fixture`;
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -145,58 +148,50 @@ export class Session {
  * A loopback SSE server: `/stream` sends `retry: 300` and events alternating types `alpha` and
  * `beta` with ids 1, 2, 3…, resuming after the Last-Event-ID it receives. `drop()` cuts every
  * connection and refuses new ones until `resume()`. With `?fail=503` the first request gets a 503.
+ * `state.requests` lists the `/stream` requests as `{ leid, at }` (Last-Event-ID or null, time).
+ *
+ * It is the `feedscope-fixture` binary (feedscope_testkit::e2e has the feed): it prints
+ * `listening on URL`, then a `request {json}` line per request, and on stdin takes `drop` and
+ * `resume`, answering `dropped` and `resumed`. It exits when its stdin closes.
  */
 export async function sseServer() {
-  const port = await freePort();
-  const state = { sent: 0, requests: [], sockets: new Set(), up: true };
-  const server = http.createServer((req, res) => {
-    if (!req.url.startsWith('/stream')) {
-      res.writeHead(404).end();
-      return;
-    }
-    const leid = req.headers['last-event-id'] ?? null;
-    state.requests.push({ leid, at: Date.now() });
-    // `?fail=503`: the first such request gets a 503, which a browser's EventSource gives up on.
-    if (req.url.includes('fail=503') && !state.failed503) {
-      state.failed503 = true;
-      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('try later');
-      return;
-    }
-    let n = leid ? Number(leid) : 0;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-fixture': 'feedscope-e2e' });
-    res.write('retry: 300\n: hello from the e2e fixture\n\n');
-    const timer = setInterval(() => {
-      n += 1;
-      const type = n % 2 ? 'alpha' : 'beta';
-      const data = JSON.stringify({ n, parity: n % 2 ? 'odd' : 'even', word: type });
-      res.write(`event: ${type}\nid: ${n}\ndata: ${data}\n\n`);
-      state.sent = Math.max(state.sent, n);
-    }, 40);
-    res.on('close', () => clearInterval(timer));
+  const proc = spawn(FIXTURE, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const state = { requests: [], up: true };
+  // Waiting commands, answered in order; a fixture that dies fails them instead of hanging.
+  const pending = [];
+  let listening;
+  const failed = new Promise((_, reject) => {
+    proc.once('error', (e) =>
+      reject(new Error(`cannot start ${FIXTURE}: ${e.message} (cargo build -p feedscope-testkit --bin feedscope-fixture)`)),
+    );
+    proc.once('exit', (code, signal) => reject(new Error(`feedscope-fixture exited (${signal ?? code})`)));
   });
-  server.on('connection', (s) => {
-    state.sockets.add(s);
-    s.on('close', () => state.sockets.delete(s));
+  failed.catch((e) => pending.splice(0).forEach(({ reject }) => reject(e)));
+  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+    if (line.startsWith('listening on ')) listening?.(line.slice('listening on '.length));
+    else if (line.startsWith('request ')) state.requests.push(JSON.parse(line.slice('request '.length)));
+    else if (line === 'dropped' || line === 'resumed') pending.shift()?.resolve(line);
   });
-  const listen = () => new Promise((r) => server.listen(port, '127.0.0.1', r));
-  await listen();
+  const base = await Promise.race([new Promise((r) => (listening = r)), failed]);
+  const command = (cmd) =>
+    new Promise((resolve, reject) => {
+      pending.push({ resolve, reject });
+      proc.stdin.write(`${cmd}\n`);
+    });
   return {
-    url: `http://127.0.0.1:${port}/stream`,
+    url: `${base}/stream`,
     state,
     async drop() {
       state.up = false;
-      await new Promise((r) => {
-        server.close(() => r());
-        for (const s of state.sockets) s.destroy();
-      });
+      await command('drop');
     },
     async resume() {
       state.up = true;
-      await listen();
+      await command('resume');
     },
     close() {
-      for (const s of state.sockets) s.destroy();
-      server.close();
+      proc.stdin.end();
+      proc.kill('SIGTERM');
     },
   };
 }

@@ -18,20 +18,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use feedscope_core::{export, Body, Exporter, FeedConfig, Header, HistoryLimits, Hub, Mode, Record};
+use feedscope_core::{Body, ConfigError, ExportFormat, Exporter, FeedConfig, Header, HistoryLimits, Hub, Mode, Record};
 
 #[derive(Parser)]
 #[command(name = "feedscope", version, about = "Watch, record and replay Server-Sent Events feeds")]
 #[command(
     after_help = "Examples:\n  feedscope demo\n  feedscope tail http://127.0.0.1:8080/events\n  feedscope tail https://api.example.com/chat -X POST -H 'Authorization: Bearer …' -d '{\"stream\":true}' --format ndjson -o chat.ndjson\n  feedscope replay chat.ndjson --speed 2"
 )]
-struct Cli {
+struct CliArgs {
     #[command(subcommand)]
-    command: Command,
+    command: CliCommand,
 }
 
 #[derive(Subcommand)]
-enum Command {
+enum CliCommand {
     /// Subscribe to a feed and print what happens on it, reconnecting as a browser would
     Tail(Box<TailArgs>),
     /// Serve the built-in demo feed (several event types, ids, heartbeats, a flaky path)
@@ -61,8 +61,9 @@ enum Command {
     },
 }
 
+/// What `feedscope tail` prints on standard output.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+enum OutputFormat {
     /// Readable: time, type, id, data and state changes (default on a terminal)
     Pretty,
     /// The log records, one JSON object per line (default when piped)
@@ -114,7 +115,7 @@ struct TailArgs {
     duration: Option<f64>,
     /// Output format [default: pretty on a terminal, ndjson otherwise]
     #[arg(long, value_enum)]
-    format: Option<Format>,
+    format: Option<OutputFormat>,
     /// Also write the NDJSON log to this file
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -124,15 +125,15 @@ struct TailArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = CliArgs::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(1, &format!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Tail(args) => tail(*args).await,
-            Command::Demo { host, port, rate } => {
+            CliCommand::Tail(args) => tail(*args).await,
+            CliCommand::Demo { host, port, rate } => {
                 let opts = feedscope_server::demo::DemoOptions { rate, ..Default::default() };
                 serve_until_ctrl_c(SocketAddr::new(host, port), feedscope_server::demo::router(opts), |s| {
                     format!(
@@ -145,12 +146,12 @@ fn main() -> ExitCode {
                 })
                 .await
             }
-            Command::Replay { log, host, port, speed } => {
+            CliCommand::Replay { log, host, port, speed } => {
                 let records = match feedscope_server::replay::load(&log) {
                     Ok(r) => r,
                     Err(e) => return fail(1, &e.to_string()),
                 };
-                let n = records.iter().filter(|r| r.body.kind() == "event").count();
+                let n = records.iter().filter(|r| matches!(r.body, Body::Event { .. })).count();
                 let router = feedscope_server::replay::router(records, speed);
                 serve_until_ctrl_c(SocketAddr::new(host, port), router, |s| {
                     format!("Replaying {n} events from {} at {}\nPress Ctrl-C to stop.", log.display(), s.url("/"))
@@ -184,14 +185,11 @@ async fn serve_until_ctrl_c(
     ExitCode::SUCCESS
 }
 
-/// Turns the arguments into a feed config, or a one-line usage error.
+/// Turns the arguments into a feed config, or a one-line usage error. The rules are core's
+/// ([`FeedConfig::validate_user_settings`], [`Header::parse`]); only what is about a flag's own
+/// syntax (seconds as a float) is checked here.
 fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
-    let mut headers = Vec::new();
-    for h in &args.headers {
-        let (name, value) =
-            h.split_once(':').ok_or_else(|| format!("malformed header {h:?}: expected 'Name: value'"))?;
-        headers.push(Header { name: name.trim().to_owned(), value: value.trim().to_owned() });
-    }
+    let headers = args.headers.iter().map(|h| Header::parse(h)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
     let body = match (&args.data, &args.data_file) {
         (Some(d), _) => Some(d.clone()),
         (None, Some(path)) => Some(
@@ -199,12 +197,8 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
         ),
         (None, None) => None,
     };
-    if !args.read_timeout.is_finite() || args.read_timeout < 0.0 {
-        return Err(format!("invalid --read-timeout {}: expected seconds, 0 or more", args.read_timeout));
-    }
-    if !args.connect_timeout.is_finite() || args.connect_timeout <= 0.0 {
-        return Err(format!("invalid --connect-timeout {}: expected seconds", args.connect_timeout));
-    }
+    let read_timeout_ms = millis("--read-timeout", args.read_timeout)?;
+    let connect_timeout_ms = millis("--connect-timeout", args.connect_timeout)?;
     let config = FeedConfig {
         method: args.method.to_ascii_uppercase(),
         headers,
@@ -213,13 +207,34 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
         mode: args.mode.parse::<Mode>()?,
         retry_ms: args.retry_ms,
         max_backoff_ms: args.max_backoff_ms,
-        read_timeout_ms: (args.read_timeout * 1000.0) as u64,
-        connect_timeout_ms: (args.connect_timeout * 1000.0) as u64,
+        read_timeout_ms,
+        connect_timeout_ms,
         insecure: args.insecure,
         ..FeedConfig::new(args.url.clone())
     };
-    config.validate().map_err(|e| e.to_string())?;
+    config.validate_user_settings().map_err(usage)?;
     Ok(config)
+}
+
+/// A flag's seconds as milliseconds: a finite number, 0 or more.
+fn millis(flag: &str, secs: f64) -> Result<u64, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("invalid {flag} {secs}: expected seconds, 0 or more"));
+    }
+    Ok((secs * 1000.0) as u64)
+}
+
+/// A refused setting as a usage error; a number is named by the flag that set it (the other
+/// messages say what they are about).
+fn usage(e: ConfigError) -> String {
+    let flag = match e.field() {
+        "retry_ms" => "--retry-ms",
+        "max_backoff_ms" => "--max-backoff-ms",
+        "read_timeout_ms" => "--read-timeout",
+        "connect_timeout_ms" => "--connect-timeout",
+        _ => return e.to_string(),
+    };
+    format!("{flag}: {e}")
 }
 
 async fn tail(args: TailArgs) -> ExitCode {
@@ -233,7 +248,7 @@ async fn tail(args: TailArgs) -> ExitCode {
         }
     }
     let mut log = match &args.output {
-        Some(path) => match File::create(path).and_then(|f| Exporter::new(export::Format::Ndjson, f)) {
+        Some(path) => match File::create(path).and_then(|f| Exporter::new(ExportFormat::Ndjson, f)) {
             Ok(log) => Some(log),
             Err(e) => return fail(1, &format!("cannot create {}: {e}", path.display())),
         },
@@ -241,7 +256,7 @@ async fn tail(args: TailArgs) -> ExitCode {
     };
     let stdout = io::stdout();
     let tty = stdout.is_terminal();
-    let format = args.format.unwrap_or(if tty { Format::Pretty } else { Format::Ndjson });
+    let format = args.format.unwrap_or(if tty { OutputFormat::Pretty } else { OutputFormat::Ndjson });
     let mut printer = pretty::Printer::new(tty && std::env::var_os("NO_COLOR").is_none());
 
     let hub = Hub::new();
@@ -296,10 +311,14 @@ async fn tail(args: TailArgs) -> ExitCode {
                 stop(&hub, &mut stopping);
                 return ExitCode::SUCCESS;
             }
-            if let Body::Closed { reason, fatal, .. } = &record.body {
+            if let Body::Closed { reason, fatal, detail, .. } = &record.body {
                 if *fatal {
                     let _ = out.flush();
-                    eprintln!("feedscope: {reason}");
+                    // The reason is short; the URL and the detail say where and what exactly.
+                    eprintln!("feedscope: {}: {reason}", args.url.trim());
+                    if !detail.is_empty() {
+                        eprintln!("  {}", feedscope_core::text::visible(detail));
+                    }
                     exit = ExitCode::from(1);
                 }
                 break 'feed;
@@ -340,10 +359,10 @@ enum Output<W: Write> {
 }
 
 impl<W: Write> Output<W> {
-    fn new(format: Format, w: W) -> io::Result<Self> {
+    fn new(format: OutputFormat, w: W) -> io::Result<Self> {
         Ok(match format {
-            Format::Ndjson => Output::Ndjson(Exporter::new(export::Format::Ndjson, w)?),
-            Format::Pretty => Output::Pretty(BufWriter::with_capacity(OUTPUT_BUFFER, w)),
+            OutputFormat::Ndjson => Output::Ndjson(Exporter::new(ExportFormat::Ndjson, w)?),
+            OutputFormat::Pretty => Output::Pretty(BufWriter::with_capacity(OUTPUT_BUFFER, w)),
         })
     }
 

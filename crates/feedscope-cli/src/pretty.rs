@@ -1,9 +1,11 @@
 //! The `pretty` output of `feedscope tail`: one glanceable line per record, coloured on a TTY.
-//! Server bytes never reach the terminal raw: control characters are shown as visible symbols.
+//! Server bytes never reach the terminal raw: control characters are escaped as core's
+//! [`feedscope_core::text`] does for every face.
 
 use std::io::{self, Write};
 
-use feedscope_core::{Body, Record, Timestamp};
+use feedscope_core::text::{clock, human_ms, one_line, visible};
+use feedscope_core::{Body, Record};
 
 pub struct Printer {
     color: bool,
@@ -38,9 +40,9 @@ impl Printer {
         match &r.body {
             Body::Event { seq, event_type, id, data } => {
                 let (bold, cyan) = (self.c(BOLD), self.c(CYAN));
-                write!(out, "{bold}{cyan}{}{reset} {dim}#{seq}{reset}", visible(event_type))?;
+                write!(out, "{bold}{cyan}{}{reset} {dim}#{seq}{reset}", line(event_type))?;
                 if !id.is_empty() {
-                    write!(out, " {dim}id={reset}{}", visible(id))?;
+                    write!(out, " {dim}id={reset}{}", line(id))?;
                 }
                 let mut lines = data.split('\n');
                 writeln!(out, "  {}", visible(lines.next().unwrap_or("")))?;
@@ -50,66 +52,45 @@ impl Printer {
             }
             Body::Connecting { attempt, url, last_event_id } => {
                 let y = self.c(YELLOW);
-                write!(out, "{y}● connecting{reset} {url}")?;
+                write!(out, "{y}● connecting{reset} {}", line(url))?;
                 if *attempt > 1 {
                     write!(out, " {dim}(attempt {attempt}){reset}")?;
                 }
                 if !last_event_id.is_empty() {
-                    write!(out, " {dim}Last-Event-ID: {}{reset}", visible(last_event_id))?;
+                    write!(out, " {dim}Last-Event-ID: {}{reset}", line(last_event_id))?;
                 }
                 writeln!(out)?;
             }
             Body::Open { status, headers } => {
                 let g = self.c(GREEN);
                 let ct = headers.get("content-type").map(String::as_str).unwrap_or("");
-                writeln!(out, "{g}● open{reset} HTTP {status} {dim}{}{reset}", visible(ct))?;
+                writeln!(out, "{g}● open{reset} HTTP {status} {dim}{}{reset}", line(ct))?;
             }
-            Body::Comment { text } => writeln!(out, "{dim}:{}{reset}", visible(text))?,
+            Body::Comment { text } => writeln!(out, "{dim}:{}{reset}", line(text))?,
             Body::Retry { ms } => writeln!(out, "{dim}retry {ms} ms{reset}")?,
-            Body::Error { reason } => writeln!(out, "{}! {}{reset}", self.c(MAGENTA), visible(reason))?,
+            Body::Error { reason } => writeln!(out, "{}! {}{reset}", self.c(MAGENTA), line(reason))?,
             Body::Disconnected { reason, reconnect_in_ms, .. } => {
                 let y = self.c(YELLOW);
                 writeln!(
                     out,
                     "{y}● disconnected{reset} {} {dim}— reconnecting in {}{reset}",
-                    visible(reason),
-                    ms_text(*reconnect_in_ms)
+                    line(reason),
+                    human_ms(*reconnect_in_ms)
                 )?;
             }
             Body::Closed { reason, fatal, .. } => {
                 let col = if *fatal { self.c(RED) } else { self.c(DIM) };
-                writeln!(out, "{col}● closed{reset} {}", visible(reason))?;
+                writeln!(out, "{col}● closed{reset} {}", line(reason))?;
             }
         }
         Ok(())
     }
 }
 
-/// The UTC time of day with milliseconds, as in the log, so the two can be compared.
-fn clock(ts: Timestamp) -> String {
-    let s = ts.to_string();
-    s.get(11..23).unwrap_or(&s).to_owned()
-}
-
-fn ms_text(ms: u64) -> String {
-    if ms >= 1000 && ms % 100 == 0 {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    } else {
-        format!("{ms} ms")
-    }
-}
-
-/// Control characters (which could move the cursor or recolour the terminal) become visible symbols.
-pub fn visible(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\t' => '→',
-            '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('�'),
-            '\u{7f}' => '␡',
-            '\u{80}'..='\u{9f}' => '�',
-            c => c,
-        })
-        .collect()
+/// A field that must stay on its line (a type, an id, a reason): line breaks and tabs are shown
+/// as symbols too. Data lines keep their tabs ([`visible`]).
+fn line(s: &str) -> String {
+    one_line(s, usize::MAX)
 }
 
 #[cfg(test)]
@@ -117,9 +98,48 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    use feedscope_core::{Cause, Timestamp};
+
+    fn printed(body: Body) -> String {
+        let mut out = Vec::new();
+        Printer::new(false).print(&mut out, &Record::new(Arc::from("f"), Timestamp(3_723_004), body)).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn escape_sequences_from_the_server_are_made_visible() {
-        assert_eq!(visible("a\x1b[31mb\r"), "a␛[31mb␍");
+        let text = printed(Body::Comment { text: "a\x1b[31mb\r\u{202e}".into() });
+        assert_eq!(text, "01:02:03.004  :a\\x1b[31mb\\r\\u{202e}\n");
+        let text =
+            printed(Body::Event { seq: 1, event_type: Arc::from("t"), id: Arc::from(""), data: "a\tb\x07".into() });
+        assert_eq!(text, "01:02:03.004  t #1  a\tb\\x07\n", "data keeps its tabs");
+        let text = printed(Body::Error { reason: "x\ny".into() });
+        assert_eq!(text, "01:02:03.004  ! x⏎y\n", "a one-line field stays on its line");
+    }
+
+    #[test]
+    fn connection_records_say_what_happened_and_when_it_goes_on() {
+        let text = printed(Body::Disconnected {
+            reason: "connection refused by 127.0.0.1:9".into(),
+            cause: Cause::Network,
+            reconnect_in_ms: 2000,
+            detail: "tcp connect error".into(),
+        });
+        assert_eq!(text, "01:02:03.004  ● disconnected connection refused by 127.0.0.1:9 — reconnecting in 2.0 s\n");
+        let text = printed(Body::Disconnected {
+            reason: "the server ended the stream".into(),
+            cause: Cause::EndOfStream,
+            reconnect_in_ms: 850,
+            detail: String::new(),
+        });
+        assert!(text.ends_with("— reconnecting in 850 ms\n"), "{text}");
+        let text = printed(Body::Closed {
+            reason: "HTTP 404 Not Found".into(),
+            cause: Cause::HttpStatus,
+            fatal: true,
+            detail: String::new(),
+        });
+        assert_eq!(text, "01:02:03.004  ● closed HTTP 404 Not Found\n");
     }
 
     #[test]

@@ -1,14 +1,11 @@
 //! The built `feedscope` binary against loopback servers: output formats, stop conditions,
 //! exit statuses, usage errors, and the demo → tail → replay round trip.
 
-#[path = "../../feedscope-core/tests/common/mod.rs"]
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use common::{Fixture, Reply, Step};
 use feedscope_core::{Body, Record};
+use feedscope_testkit::{Fixture, Reply, Req, Step};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feedscope");
 
@@ -33,7 +30,7 @@ fn event_data(rs: &[Record]) -> Vec<String> {
     rs.iter().filter_map(|r| if let Body::Event { data, .. } = &r.body { Some(data.clone()) } else { None }).collect()
 }
 
-fn hanging_feed(n: usize) -> impl Fn(usize, &common::Req) -> Reply {
+fn hanging_feed(n: usize) -> impl Fn(usize, &Req) -> Reply {
     move |_, _| {
         let body: String = (1..=n).map(|i| format!("id: {i}\nevent: tick\ndata: {i}\n\n")).collect();
         Reply::sse_steps(vec![Step::Send(body.into_bytes()), Step::Hang])
@@ -47,12 +44,17 @@ async fn ndjson_prints_exact_records_and_stops_after_max_events() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rs = records(&out);
     assert_eq!(event_data(&rs), ["1", "2", "3"]);
-    let kinds: Vec<&str> = rs.iter().map(|r| r.body.kind()).collect();
+    let kinds: Vec<&str> = rs.iter().map(|r| r.body.kind().as_str()).collect();
     assert_eq!(kinds, ["connecting", "open", "event", "event", "event", "closed"]);
     assert!(rs.iter().all(|r| &*r.feed == "t"));
     assert_eq!(
         rs.last().unwrap().body,
-        Body::Closed { reason: "stopped by the user".into(), cause: feedscope_core::Cause::UserStop, fatal: false }
+        Body::Closed {
+            reason: "stopped by the user".into(),
+            cause: feedscope_core::Cause::UserStop,
+            fatal: false,
+            detail: String::new()
+        }
     );
 }
 
@@ -97,7 +99,7 @@ async fn duration_stops_a_quiet_feed() {
     let fx = Fixture::start(|_, _| Reply::sse_steps(vec![Step::Hang])).await;
     let out = run(args(&["tail", &fx.url("/"), "--format", "ndjson", "--duration", "0.3"])).await;
     assert!(out.status.success());
-    assert_eq!(records(&out).last().unwrap().body.kind(), "closed");
+    assert_eq!(records(&out).last().unwrap().body.kind(), feedscope_core::Kind::Closed);
 }
 
 #[tokio::test]
@@ -139,7 +141,7 @@ async fn pretty_output_is_readable_and_escapes_control_characters() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("● open"), "{text}");
-    assert!(text.contains("chat #1 id=7  hi␛[2J"), "{text}");
+    assert!(text.contains("chat #1 id=7  hi\\x1b[2J"), "{text}");
     assert!(text.contains("│ there"), "{text}");
     assert!(!text.contains('\x1b'), "no raw escape reaches the terminal: {text:?}");
 }
@@ -278,7 +280,7 @@ async fn max_events_writes_exactly_n_of_a_burst_and_sends_no_more_requests() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rs = records(&out);
     assert_eq!(event_seqs(&rs), (1..=30_000).collect::<Vec<_>>());
-    let last: Vec<&str> = rs[rs.len() - 2..].iter().map(|r| r.body.kind()).collect();
+    let last: Vec<&str> = rs[rs.len() - 2..].iter().map(|r| r.body.kind().as_str()).collect();
     assert_eq!(last, ["event", "closed"], "nothing between the Nth event and closed");
     assert_eq!(fx.requests().len(), 1);
 }

@@ -3,22 +3,13 @@
 
 use std::collections::HashMap;
 use std::io::BufRead as _;
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
+use feedscope_testkit::{Fixture, Reply, Req, HANG_GUARD};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
 
-/// How long to wait for something that should happen (never a measure of how fast it happens).
-const PATIENCE: Duration = Duration::from_secs(15);
 /// How long to watch for something that must not happen.
 const QUIET: Duration = Duration::from_millis(300);
 
@@ -48,7 +39,7 @@ impl Service {
             let mut line = String::new();
             reader.read_line(&mut line).map(|_| (line, reader))
         });
-        let (line, reader) = tokio::time::timeout(PATIENCE, read)
+        let (line, reader) = tokio::time::timeout(HANG_GUARD, read)
             .await
             .expect("the service printed its address in time")
             .expect("reader task")
@@ -70,7 +61,7 @@ impl Service {
     async fn quit(mut self) {
         let resp = http().delete(self.url("/")).send().await.expect("DELETE /");
         assert!(resp.status().is_success(), "DELETE / answered {}", resp.status());
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + HANG_GUARD;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll the service") {
                 assert!(status.success(), "the service exited with {status}");
@@ -115,220 +106,71 @@ async fn create(service: &Service, params: Value) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The scripted SSE server: every request becomes a `Conn` the test writes to.
+// The SSE server: an interactive fixture, each request a `Conn` the test writes to.
 
-#[derive(Debug)]
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+/// 200 `text/event-stream` with a close-delimited body (204 on `/nocontent`); what follows the
+/// head is up to the test.
+fn sse_head(_: usize, req: &Req) -> Reply {
+    if req.path == "/nocontent" {
+        return Reply::status(204);
     }
-}
-
-enum Step {
-    Send(String),
-    Close,
-}
-
-/// One request to the SSE server, answered 200 `text/event-stream` (204 on `/nocontent`).
-struct Conn {
-    req: Request,
-    steps: mpsc::UnboundedSender<Step>,
-    closed: oneshot::Receiver<()>,
-}
-
-impl Conn {
-    fn send(&self, text: &str) {
-        self.steps.send(Step::Send(text.to_owned())).expect("connection task alive");
-    }
-
-    /// Ends the response body (the client sees EOF).
-    fn close(self) {
-        let _ = self.steps.send(Step::Close);
-    }
-
-    /// Waits until the client has closed the connection.
-    async fn closed_by_client(self) {
-        let Conn { steps, closed, .. } = self;
-        tokio::time::timeout(PATIENCE, closed).await.expect("the client closed the connection").ok();
-        drop(steps);
-    }
-}
-
-struct SseServer {
-    addr: SocketAddr,
-    conns: mpsc::UnboundedReceiver<Conn>,
-}
-
-impl SseServer {
-    async fn start() -> SseServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the SSE server");
-        let addr = listener.local_addr().expect("SSE server address");
-        let (tx, conns) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve_conn(socket, tx.clone()));
-            }
-        });
-        SseServer { addr, conns }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    async fn next(&mut self) -> Conn {
-        tokio::time::timeout(PATIENCE, self.conns.recv())
-            .await
-            .expect("the client connected to the SSE server")
-            .expect("SSE server running")
-    }
-
-    /// Waits a moment and checks that nobody connected meanwhile.
-    async fn assert_no_new_connection(&mut self) {
-        tokio::time::sleep(QUIET).await;
-        if let Ok(conn) = self.conns.try_recv() {
-            panic!("unexpected request to the SSE server: {:?}", conn.req);
-        }
-    }
-}
-
-async fn serve_conn(mut socket: TcpStream, conns: mpsc::UnboundedSender<Conn>) {
-    let Some(req) = read_request(&mut socket).await else {
-        return;
-    };
-    let (steps_tx, mut steps) = mpsc::unbounded_channel();
-    let (closed_tx, closed) = oneshot::channel();
-    let no_content = req.path == "/nocontent";
-    if conns.send(Conn { req, steps: steps_tx, closed }).is_err() {
-        return;
-    }
-    let head = if no_content {
-        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
-    } else {
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
-    };
-    if socket.write_all(head.as_bytes()).await.is_err() || no_content {
-        let _ = closed_tx.send(());
-        return;
-    }
-    let (mut rd, mut wr) = socket.into_split();
-    let mut buf = [0u8; 1024];
-    loop {
-        tokio::select! {
-            step = steps.recv() => match step {
-                Some(Step::Send(text)) => {
-                    if wr.write_all(text.as_bytes()).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Step::Close) | None => break,
-            },
-            n = rd.read(&mut buf) => if !matches!(n, Ok(n) if n > 0) { break },
-        }
-    }
-    let _ = closed_tx.send(());
-}
-
-async fn read_request(socket: &mut TcpStream) -> Option<Request> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 64 << 10 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_owned();
-    let path = request_line.next()?.to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let length: usize =
-        headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Request { method, path, headers, body })
+    Reply::sse_steps(Vec::new()).header("Cache-Control", "no-cache").until_close()
 }
 
 // ---------------------------------------------------------------------------------------------
 // The callback receiver: what the service reported, by stream name and callback number.
 
-#[derive(Default)]
-struct Inbox {
-    messages: Mutex<HashMap<(String, u64), Value>>,
-}
-
 struct Callbacks {
-    addr: SocketAddr,
-    inbox: Arc<Inbox>,
+    fixture: Fixture,
 }
 
 impl Callbacks {
     async fn start() -> Callbacks {
-        async fn receive(
-            State(inbox): State<Arc<Inbox>>,
-            Path((stream, n)): Path<(String, u64)>,
-            body: axum::body::Bytes,
-        ) -> StatusCode {
-            let Ok(message) = serde_json::from_slice::<Value>(&body) else {
-                return StatusCode::BAD_REQUEST;
-            };
-            let previous = inbox.messages.lock().expect("inbox lock").insert((stream.clone(), n), message);
-            assert!(previous.is_none(), "callback {stream}/{n} sent twice");
-            StatusCode::ACCEPTED
-        }
-        let inbox = Arc::new(Inbox::default());
-        let app = Router::new().route("/{stream}/{n}", post(receive)).with_state(inbox.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the callback receiver");
-        let addr = listener.local_addr().expect("callback receiver address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Callbacks { addr, inbox }
+        let fixture = Fixture::start(|_, req| {
+            if serde_json::from_slice::<Value>(&req.body).is_err() {
+                return Reply::status(400);
+            }
+            Reply { status: 202, headers: Vec::new(), steps: Vec::new() }
+        })
+        .await;
+        Callbacks { fixture }
     }
 
     fn url(&self, stream: &str) -> String {
-        format!("http://{}/{stream}", self.addr)
+        self.fixture.url(&format!("/{stream}"))
+    }
+
+    /// The callbacks of `stream` so far, by number (a number sent twice fails the test).
+    fn received(&self, stream: &str) -> HashMap<u64, Value> {
+        let prefix = format!("/{stream}/");
+        let mut messages = HashMap::new();
+        for req in self.fixture.requests() {
+            let Some(n) = req.path.strip_prefix(&prefix).and_then(|n| n.parse().ok()) else { continue };
+            assert_eq!(req.method, "POST", "callback {stream}/{n}");
+            let Ok(message) = serde_json::from_slice::<Value>(&req.body) else { continue };
+            let previous = messages.insert(n, message);
+            assert!(previous.is_none(), "callback {stream}/{n} sent twice");
+        }
+        messages
     }
 
     fn count(&self, stream: &str) -> usize {
-        self.inbox.messages.lock().expect("inbox lock").keys().filter(|(s, _)| s == stream).count()
+        self.received(stream).len()
     }
 
     /// Waits for callback `n` of `stream`; all earlier ones must be there too (the service posts in order).
     async fn get(&self, stream: &str, n: u64) -> Value {
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + HANG_GUARD;
         loop {
-            {
-                let messages = self.inbox.messages.lock().expect("inbox lock");
-                if let Some(m) = messages.get(&(stream.to_owned(), n)) {
-                    for earlier in 1..n {
-                        assert!(messages.contains_key(&(stream.to_owned(), earlier)), "callback {n} before {earlier}");
-                    }
-                    return m.clone();
+            let messages = self.received(stream);
+            if let Some(m) = messages.get(&n) {
+                for earlier in 1..n {
+                    assert!(messages.contains_key(&earlier), "callback {n} before {earlier}");
                 }
-                if Instant::now() > deadline {
-                    panic!("no callback {stream}/{n}; received: {messages:?}");
-                }
+                return m.clone();
+            }
+            if Instant::now() > deadline {
+                panic!("no callback {stream}/{n}; received: {messages:?}");
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -393,7 +235,7 @@ async fn status_lists_capabilities_and_bad_requests_are_refused() {
 #[tokio::test]
 async fn stream_reports_in_order_reconnects_restarts_and_stops() {
     let service = Service::start().await;
-    let mut sse = SseServer::start().await;
+    let sse = Fixture::interactive(sse_head).await;
     let callbacks = Callbacks::start().await;
     let client = http();
 
@@ -466,7 +308,7 @@ async fn stream_reports_in_order_reconnects_restarts_and_stops() {
     next.closed_by_client().await;
     conn_b.send("data: b2\n\n");
     assert_eq!(callbacks.get("b", 2).await, event("message", "b2", "start"));
-    sse.assert_no_new_connection().await;
+    sse.assert_no_new_request(QUIET).await;
     assert_eq!(callbacks.count("a"), 5, "no callback after DELETE");
     let resp = post_json(&a, &json!({"command": "restart"})).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
@@ -482,7 +324,7 @@ async fn stream_reports_in_order_reconnects_restarts_and_stops() {
 #[tokio::test]
 async fn read_timeout_drops_a_silent_connection() {
     let service = Service::start().await;
-    let mut sse = SseServer::start().await;
+    let sse = Fixture::interactive(sse_head).await;
     let callbacks = Callbacks::start().await;
 
     create(
@@ -506,7 +348,7 @@ async fn read_timeout_drops_a_silent_connection() {
 #[tokio::test]
 async fn http_204_is_reported_and_not_retried() {
     let service = Service::start().await;
-    let mut sse = SseServer::start().await;
+    let sse = Fixture::interactive(sse_head).await;
     let callbacks = Callbacks::start().await;
 
     create(
@@ -516,7 +358,7 @@ async fn http_204_is_reported_and_not_retried() {
     .await;
     assert_eq!(sse.next().await.req.path, "/nocontent");
     assert_error(&callbacks.get("n", 1).await);
-    sse.assert_no_new_connection().await;
+    sse.assert_no_new_request(QUIET).await;
     assert_eq!(callbacks.count("n"), 1);
 
     service.quit().await;

@@ -119,7 +119,7 @@ struct Tail {
 
 impl Tail {
     fn kinds(&self) -> Vec<&'static str> {
-        self.records.iter().map(|r| r.body.kind()).collect()
+        self.records.iter().map(|r| r.body.kind().as_str()).collect()
     }
 
     /// The records up to the last event. After the `-n`th event the CLI prints no more events,
@@ -127,12 +127,12 @@ impl Tail {
     /// server ended the stream in the same read) is still printed before `closed`; so for a
     /// stream that ends, only this prefix is the same on every run.
     fn through_last_event(&self) -> &[Record] {
-        let end = self.records.iter().rposition(|r| r.body.kind() == "event").map_or(0, |i| i + 1);
+        let end = self.records.iter().rposition(|r| r.body.kind().as_str() == "event").map_or(0, |i| i + 1);
         &self.records[..end]
     }
 
     fn kinds_through_last_event(&self) -> Vec<&'static str> {
-        self.through_last_event().iter().map(|r| r.body.kind()).collect()
+        self.through_last_event().iter().map(|r| r.body.kind().as_str()).collect()
     }
 
     /// (type, id, data) of each event, in order.

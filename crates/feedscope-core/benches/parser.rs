@@ -103,7 +103,7 @@ fn feedscope(input: &[u8], read: usize, limits: Limits) -> Tally {
         }
     };
     for chunk in input.chunks(read) {
-        parser.feed(black_box(chunk), &mut sink);
+        parser.push(black_box(chunk), &mut sink);
     }
     parser.end_of_body();
     tally

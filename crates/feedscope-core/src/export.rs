@@ -2,16 +2,19 @@
 //! `text/event-stream` that reproduces the events when parsed again.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::history::Matcher;
 use crate::record::{Body, Record};
 use crate::sse::RecordEncoder;
 
-/// An export format.
+/// An export format; serde names `ndjson`, `json`, `csv`, `sse`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Format {
+pub enum ExportFormat {
     /// One record per line, exactly as docs/log-format.md; `feedscope replay` reads it.
     Ndjson,
     /// The same records as one JSON array.
@@ -22,20 +25,20 @@ pub enum Format {
     Sse,
 }
 
-impl Format {
+impl ExportFormat {
     pub fn extension(self) -> &'static str {
         match self {
-            Format::Ndjson => "ndjson",
-            Format::Json => "json",
-            Format::Csv => "csv",
-            Format::Sse => "sse",
+            ExportFormat::Ndjson => "ndjson",
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Sse => "sse",
         }
     }
 }
 
 /// A streaming writer: call [`Exporter::write`] per record, then [`Exporter::finish`].
 pub struct Exporter<W: Write> {
-    format: Format,
+    format: ExportFormat,
     out: W,
     count: u64,
     sse: RecordEncoder,
@@ -49,11 +52,11 @@ pub struct Exporter<W: Write> {
 const JSON_CHUNK: usize = 64 << 10;
 
 impl<W: Write> Exporter<W> {
-    pub fn new(format: Format, mut out: W) -> io::Result<Self> {
+    pub fn new(format: ExportFormat, mut out: W) -> io::Result<Self> {
         match format {
-            Format::Json => out.write_all(b"[")?,
-            Format::Csv => out.write_all(b"kind,feed,ts,seq,type,id,data,detail\r\n")?,
-            Format::Ndjson | Format::Sse => {}
+            ExportFormat::Json => out.write_all(b"[")?,
+            ExportFormat::Csv => out.write_all(b"kind,feed,ts,seq,type,id,data,detail\r\n")?,
+            ExportFormat::Ndjson | ExportFormat::Sse => {}
         }
         Ok(Exporter { format, out, count: 0, sse: RecordEncoder::default(), buf: String::new(), json: Vec::new() })
     }
@@ -65,13 +68,13 @@ impl<W: Write> Exporter<W> {
 
     pub fn write(&mut self, r: &Record) -> io::Result<()> {
         match self.format {
-            Format::Ndjson => r.write_ndjson(&mut self.json),
-            Format::Json => {
+            ExportFormat::Ndjson => r.write_ndjson(&mut self.json),
+            ExportFormat::Json => {
                 self.json.extend_from_slice(if self.count == 0 { b"\n" } else { b",\n" });
                 r.write_json(&mut self.json);
             }
-            Format::Csv => self.write_csv(r)?,
-            Format::Sse => {
+            ExportFormat::Csv => self.write_csv(r)?,
+            ExportFormat::Sse => {
                 self.buf.clear();
                 if !self.sse.encode(&mut self.buf, &r.body) {
                     return Ok(());
@@ -108,7 +111,7 @@ impl<W: Write> Exporter<W> {
             }
         };
         let ts = r.ts.to_string();
-        let fields = [r.body.kind(), &r.feed, &ts, &seq, ty, id, data, &detail];
+        let fields = [r.body.kind().as_str(), &r.feed, &ts, &seq, ty, id, data, &detail];
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {
                 self.out.write_all(b",")?;
@@ -133,7 +136,7 @@ impl<W: Write> Exporter<W> {
     /// Closes the document and flushes; returns the writer and the record count.
     pub fn finish(mut self) -> io::Result<(W, u64)> {
         self.write_json_chunk()?;
-        if self.format == Format::Json {
+        if self.format == ExportFormat::Json {
             self.out.write_all(if self.count == 0 { b"]\n" } else { b"\n]\n" })?;
         }
         self.out.flush()?;
@@ -141,13 +144,39 @@ impl<W: Write> Exporter<W> {
     }
 }
 
-/// Writes all `records` in `format`; returns how many were written.
-pub fn export<'a, W: Write>(format: Format, records: impl IntoIterator<Item = &'a Record>, out: W) -> io::Result<u64> {
+/// Writes the `records` that match (all of them when `matcher` is `None`) to `out`; returns the
+/// writer and how many records went in. The one export loop: the app's export and the tests.
+pub fn write_records<'a, W: Write>(
+    format: ExportFormat,
+    records: impl IntoIterator<Item = &'a Record>,
+    matcher: Option<&Matcher>,
+    out: W,
+) -> io::Result<(W, u64)> {
     let mut x = Exporter::new(format, out)?;
-    for r in records {
+    for r in records.into_iter().filter(|r| matcher.is_none_or(|m| m.matches(r))) {
         x.write(r)?;
     }
-    Ok(x.finish()?.1)
+    x.finish()
+}
+
+/// What [`write_file`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// Writes the matching `records` to a new file at `path` (replacing one there), synced to disk.
+pub fn write_file<'a>(
+    path: &Path,
+    format: ExportFormat,
+    records: impl IntoIterator<Item = &'a Record>,
+    matcher: Option<&Matcher>,
+) -> io::Result<Written> {
+    let file = std::fs::File::create(path)?;
+    let (file, count) = write_records(format, records, matcher, file)?;
+    file.sync_all()?;
+    Ok(Written { records: count, bytes: file.metadata()?.len() })
 }
 
 #[cfg(test)]
@@ -165,14 +194,19 @@ mod tests {
             r(Body::Event { seq: 1, event_type: Arc::from("tick"), id: Arc::from("1"), data: "a,\"b\"\nc".into() }),
             r(Body::Comment { text: " hb".into() }),
             r(Body::Event { seq: 2, event_type: Arc::from("message"), id: Arc::from("1"), data: "".into() }),
-            r(Body::Closed { reason: "stopped".into(), cause: crate::Cause::UserStop, fatal: false }),
+            r(Body::Closed {
+                reason: "stopped by the user".into(),
+                cause: crate::Cause::UserStop,
+                fatal: false,
+                detail: String::new(),
+            }),
         ]
     }
 
     #[test]
     fn ndjson_round_trips_through_the_log_parser() {
         let mut out = Vec::new();
-        assert_eq!(export(Format::Ndjson, &sample(), &mut out).unwrap(), 6);
+        assert_eq!(write_records(ExportFormat::Ndjson, &sample(), None, &mut out).unwrap().1, 6);
         let back: Vec<Record> =
             String::from_utf8(out).unwrap().lines().map(|l| Record::from_json(l).unwrap()).collect();
         assert_eq!(back, sample());
@@ -181,27 +215,40 @@ mod tests {
     #[test]
     fn json_is_one_valid_array() {
         let mut out = Vec::new();
-        export(Format::Json, &sample(), &mut out).unwrap();
+        write_records(ExportFormat::Json, &sample(), None, &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 6);
         let mut out = Vec::new();
-        export(Format::Json, &[], &mut out).unwrap();
+        write_records(ExportFormat::Json, &[], None, &mut out).unwrap();
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap(), serde_json::json!([]));
     }
 
     #[test]
     fn csv_quotes_commas_quotes_and_newlines() {
         let mut out = Vec::new();
-        export(Format::Csv, &sample(), &mut out).unwrap();
+        write_records(ExportFormat::Csv, &sample(), None, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("kind,feed,ts,seq,type,id,data,detail\r\n"));
         assert!(text.contains("event,f,1970-01-01T00:00:01.000Z,1,tick,1,\"a,\"\"b\"\"\nc\",\r\n"));
     }
 
     #[test]
+    fn formats_keep_their_serde_names() {
+        for (f, name) in [
+            (ExportFormat::Ndjson, "ndjson"),
+            (ExportFormat::Json, "json"),
+            (ExportFormat::Csv, "csv"),
+            (ExportFormat::Sse, "sse"),
+        ] {
+            assert_eq!(serde_json::to_value(f).unwrap(), serde_json::Value::from(name));
+            assert_eq!(f.extension(), name);
+        }
+    }
+
+    #[test]
     fn raw_sse_parses_back_to_the_same_events() {
         let mut out = Vec::new();
-        assert_eq!(export(Format::Sse, &sample(), &mut out).unwrap(), 4);
+        assert_eq!(write_records(ExportFormat::Sse, &sample(), None, &mut out).unwrap().1, 4);
         let (items, _) = parse_all(&out, Limits::default());
         let events: Vec<_> = items.iter().filter(|i| matches!(i, Item::Event { .. })).collect();
         assert_eq!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::feed::ConfigError;
 #[cfg(test)]
 use crate::record::Cause;
 use crate::record::{Body, Record, Timestamp};
@@ -22,6 +23,21 @@ impl HistoryLimits {
     /// For a face that streams records out as they come (a CLI, a test service): its
     /// [`crate::Subscription`] gets every record, so the history keeps only a little.
     pub const STREAMING: HistoryLimits = HistoryLimits { max_records: 1024, max_bytes: 64 << 20 };
+
+    /// The smallest history cap (`max_records`) a person may set.
+    pub const MIN_RECORDS: usize = 100;
+    /// The largest history cap (`max_records`) a person may set.
+    pub const MAX_RECORDS: usize = 5_000_000;
+
+    /// Checks a history cap a person chose: `max_records` within
+    /// [`Self::MIN_RECORDS`]..=[`Self::MAX_RECORDS`]. The error's field is `history_cap`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if (Self::MIN_RECORDS..=Self::MAX_RECORDS).contains(&self.max_records) {
+            Ok(())
+        } else {
+            Err(ConfigError::HistoryCap { min: Self::MIN_RECORDS, max: Self::MAX_RECORDS })
+        }
+    }
 }
 
 impl Default for HistoryLimits {
@@ -31,6 +47,7 @@ impl Default for HistoryLimits {
 }
 
 /// The connection state as a user sees it; `EventSource.readyState` plus "reconnecting".
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnState {
@@ -45,6 +62,7 @@ pub enum ConnState {
 }
 
 /// A snapshot of a feed's counters and connection, cheap to send to a UI.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct FeedStats {
     pub state: ConnState,
@@ -61,6 +79,7 @@ pub struct FeedStats {
     /// The reconnection time set by the server's last `retry:`, if any.
     pub retry_ms: Option<u64>,
     /// When a pending reconnection fires.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub reconnect_at: Option<Timestamp>,
     pub events: u64,
     pub comments: u64,
@@ -69,6 +88,7 @@ pub struct FeedStats {
     /// Events per second over the last few seconds.
     pub rate: f64,
     pub types: BTreeMap<String, u64>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub last_record_at: Option<Timestamp>,
     pub retained: usize,
     pub retained_bytes: usize,
@@ -76,12 +96,15 @@ pub struct FeedStats {
     /// Index of the oldest retained record in the feed's timeline.
     pub first_index: u64,
     /// The last reason where `persistent` mode kept going and a browser's `EventSource` would
-    /// not have; kept after the feed reconnects, so the user can still see it.
+    /// not have, followed by what the browser would have done ([`crate::Cause::browser_note`]);
+    /// kept after the feed reconnects, so the user can still see it.
     pub browser_note: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub browser_note_at: Option<Timestamp>,
 }
 
 /// Which records a view wants. Empty fields match everything.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Query {
@@ -138,9 +161,8 @@ impl Matcher {
             }
             _ if self.events_only || !self.types.is_empty() => return false,
             Body::Comment { text } => [text, "", ""],
-            Body::Error { reason } | Body::Disconnected { reason, .. } | Body::Closed { reason, .. } => {
-                [reason, "", ""]
-            }
+            Body::Error { reason } => [reason, "", ""],
+            Body::Disconnected { reason, detail, .. } | Body::Closed { reason, detail, .. } => [reason, detail, ""],
             Body::Connecting { url, last_event_id, .. } => [url, last_event_id, ""],
             Body::Open { .. } | Body::Retry { .. } => ["", "", ""],
         };
@@ -242,9 +264,9 @@ impl History {
             Body::Comment { .. } => s.comments += 1,
             Body::Retry { ms } => s.retry_ms = Some(*ms),
             Body::Error { .. } => s.errors += 1,
-            Body::Disconnected { reason, cause, reconnect_in_ms } => {
-                if cause.diverges_from_browser() {
-                    s.browser_note = Some(reason.clone());
+            Body::Disconnected { reason, cause, reconnect_in_ms, .. } => {
+                if let Some(note) = cause.browser_note() {
+                    s.browser_note = Some(format!("{reason}; {note}"));
                     s.browser_note_at = Some(r.ts);
                 }
                 s.state = ConnState::Reconnecting;
@@ -452,6 +474,34 @@ mod tests {
         assert_eq!(h.query_tail(None, 100).rows.len(), 11);
         assert_eq!(h.query(None, 0, 100).total, 11);
         assert!(Query { text: "(".into(), regex: true, ..Query::default() }.compile().is_err());
+        h.push(Arc::new(Record::new(
+            Arc::from("f"),
+            Timestamp(0),
+            Body::Disconnected {
+                reason: "connection refused by 127.0.0.1:9".into(),
+                cause: Cause::Network,
+                reconnect_in_ms: 20,
+                detail: "tcp connect error: Connection refused (os error 111)".into(),
+            },
+        )));
+        for text in ["refused by", "os error 111"] {
+            let q = Query { text: text.into(), ..Query::default() }.compile().unwrap();
+            assert_eq!(h.query(Some(&q), 0, 100).total, 1, "{text}: reason and detail are searched");
+        }
+    }
+
+    #[test]
+    fn a_history_cap_must_be_within_the_bounds() {
+        let cap = |max_records| HistoryLimits { max_records, ..HistoryLimits::default() }.validate();
+        for ok in [HistoryLimits::MIN_RECORDS, 200_000, HistoryLimits::MAX_RECORDS] {
+            assert_eq!(cap(ok), Ok(()), "{ok}");
+        }
+        for bad in [0, 99, 5_000_001] {
+            let e = cap(bad).unwrap_err();
+            assert_eq!(e.field(), "history_cap");
+            assert_eq!(e.to_string(), "the history cap must be between 100 and 5000000 records");
+        }
+        assert_eq!(HistoryLimits::default().validate(), Ok(()));
     }
 
     #[test]
@@ -462,17 +512,31 @@ mod tests {
         assert_eq!(h.stats(Timestamp(0)).state, ConnState::Connecting);
         h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
         assert_eq!(h.stats(Timestamp(0)).state, ConnState::Open);
-        h.push(rec(Body::Disconnected { reason: "eof".into(), cause: Cause::EndOfStream, reconnect_in_ms: 500 }));
+        let dc = |reason: &str, cause| Body::Disconnected {
+            reason: reason.into(),
+            cause,
+            reconnect_in_ms: 500,
+            detail: String::new(),
+        };
+        h.push(rec(dc("the server ended the stream", Cause::EndOfStream)));
         let s = h.stats(Timestamp(0));
         assert_eq!((s.state, s.reconnect_at), (ConnState::Reconnecting, Some(Timestamp(1500))));
         assert_eq!(s.browser_note, None);
-        let note = "HTTP 503 from u; a browser's EventSource would stop here, persistent mode retries";
-        h.push(rec(Body::Disconnected { reason: note.into(), cause: Cause::HttpStatus, reconnect_in_ms: 500 }));
+        h.push(rec(dc("HTTP 503 Service Unavailable", Cause::HttpStatus)));
         h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
         let s = h.stats(Timestamp(0));
+        let note = "HTTP 503 Service Unavailable; a browser's EventSource would have stopped here";
         assert_eq!((s.reason, s.browser_note.as_deref()), (None, Some(note)));
+        h.push(rec(dc("no data for 300 ms (read timeout)", Cause::ReadTimeout)));
+        let note = "no data for 300 ms (read timeout); a browser would have kept waiting";
+        assert_eq!(h.stats(Timestamp(0)).browser_note.as_deref(), Some(note));
         h.push(rec(Body::Connecting { attempt: 2, url: "u".into(), last_event_id: "9".into() }));
-        h.push(rec(Body::Closed { reason: "HTTP 404".into(), cause: Cause::HttpStatus, fatal: true }));
+        h.push(rec(Body::Closed {
+            reason: "HTTP 404 Not Found".into(),
+            cause: Cause::HttpStatus,
+            fatal: true,
+            detail: String::new(),
+        }));
         let s = h.stats(Timestamp(0));
         assert_eq!((s.state, s.fatal, s.reconnects, s.last_event_id.as_str()), (ConnState::Closed, true, 1, "9"));
     }

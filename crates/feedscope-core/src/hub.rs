@@ -12,9 +12,24 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use tokio::sync::Notify;
 
-use crate::feed::{self, Batch, ConfigError, Control, FeedConfig, STOPPED};
+use crate::feed::{self, ConfigError, Control, Emission, FeedConfig, STOPPED};
 use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page};
 use crate::record::{Body, Cause, Record, Timestamp};
+
+/// A feed as [`Hub::list`] gives it: what the user set, and whether it runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FeedInfo {
+    pub id: String,
+    pub name: String,
+    pub config: FeedConfig,
+    /// Records the history keeps ([`HistoryLimits::max_records`]).
+    pub history_cap: usize,
+    /// A connection task exists (connecting, open, or waiting to reconnect).
+    pub running: bool,
+    /// Started and not stopped by the user since (stays true after the feed closed by itself).
+    pub wanted: bool,
+}
 
 /// Why a hub call failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +44,19 @@ pub enum HubError {
 
 struct FeedSlot {
     id: Arc<str>,
+    /// Position in [`Hub::list`]: feeds are listed in the order they were added.
+    order: u64,
+    name: Mutex<String>,
     config: Mutex<FeedConfig>,
+    limits: Mutex<HistoryLimits>,
+    /// Started by its owner and not stopped since (a feed that closed by itself stays wanted: an
+    /// app reconnects it at its next start).
+    wanted: AtomicBool,
     history: Mutex<History>,
     /// Event seq numbers are never reused, across stops and restarts.
     seq: Arc<AtomicU64>,
     running: Mutex<Option<Control>>,
-    /// Bumped (under the history lock) by every stop: batches from an older connection task that
+    /// Bumped (under the history lock) by every stop: emissions from an older connection task that
     /// arrive afterwards are dropped, so a stop's `closed` is always the run's last record.
     generation: AtomicU64,
     /// Events still to take before the feed stops by itself ([`Hub::stop_after`]); `u64::MAX`
@@ -46,6 +68,7 @@ struct FeedSlot {
 pub struct Hub {
     runtime: tokio::runtime::Handle,
     feeds: RwLock<HashMap<Arc<str>, Arc<FeedSlot>>>,
+    added: AtomicU64,
     subscribers: Mutex<Vec<Arc<SubQueue>>>,
     watchers: Mutex<Vec<Weak<WatchState>>>,
 }
@@ -60,15 +83,26 @@ impl Hub {
     }
 
     pub fn with_runtime(runtime: tokio::runtime::Handle) -> Arc<Hub> {
-        Arc::new(Hub { runtime, feeds: RwLock::default(), subscribers: Mutex::default(), watchers: Mutex::default() })
+        Arc::new(Hub {
+            runtime,
+            feeds: RwLock::default(),
+            added: AtomicU64::new(0),
+            subscribers: Mutex::default(),
+            watchers: Mutex::default(),
+        })
     }
 
     fn slot(&self, id: &str) -> Result<Arc<FeedSlot>, HubError> {
         self.feeds.read().expect("hub lock").get(id).cloned().ok_or_else(|| HubError::NoSuchFeed(id.to_owned()))
     }
 
-    /// Adds a feed (not started). The config is validated here.
+    /// Adds a feed (not started), named after its id. The config is validated here.
     pub fn add(&self, id: &str, config: FeedConfig, limits: HistoryLimits) -> Result<(), HubError> {
+        self.add_named(id, id, config, limits)
+    }
+
+    /// Adds a feed (not started) with a display name.
+    pub fn add_named(&self, id: &str, name: &str, config: FeedConfig, limits: HistoryLimits) -> Result<(), HubError> {
         config.validate()?;
         let mut feeds = self.feeds.write().expect("hub lock");
         if feeds.contains_key(id) {
@@ -79,7 +113,11 @@ impl Hub {
             id.clone(),
             Arc::new(FeedSlot {
                 id,
+                order: self.added.fetch_add(1, Ordering::SeqCst),
+                name: Mutex::new(name.to_owned()),
                 config: Mutex::new(config),
+                limits: Mutex::new(limits),
+                wanted: AtomicBool::new(false),
                 history: Mutex::new(History::new(limits)),
                 seq: Arc::new(AtomicU64::new(0)),
                 running: Mutex::new(None),
@@ -87,6 +125,15 @@ impl Hub {
                 events_left: AtomicU64::new(u64::MAX),
             }),
         );
+        drop(feeds);
+        self.listing_changed();
+        Ok(())
+    }
+
+    /// Renames a feed.
+    pub fn rename(&self, id: &str, name: &str) -> Result<(), HubError> {
+        *self.slot(id)?.name.lock().expect("feed lock") = name.to_owned();
+        self.listing_changed();
         Ok(())
     }
 
@@ -95,12 +142,49 @@ impl Hub {
         config.validate()?;
         let slot = self.slot(id)?;
         *slot.config.lock().expect("feed lock") = config;
+        *slot.limits.lock().expect("feed lock") = limits;
         slot.history.lock().expect("feed lock").set_limits(limits);
         if self.is_running(id) {
             self.stop(id)?;
             self.start(id)?;
         }
+        self.listing_changed();
         Ok(())
+    }
+
+    /// Every feed with its settings and whether it runs, in the order they were added.
+    pub fn list(&self) -> Vec<FeedInfo> {
+        let mut slots: Vec<Arc<FeedSlot>> = self.feeds.read().expect("hub lock").values().cloned().collect();
+        slots.sort_by_key(|s| s.order);
+        slots
+            .iter()
+            .map(|s| FeedInfo {
+                id: s.id.to_string(),
+                name: s.name.lock().expect("feed lock").clone(),
+                config: s.config.lock().expect("feed lock").clone(),
+                history_cap: s.limits.lock().expect("feed lock").max_records,
+                running: s.running.lock().expect("feed lock").is_some(),
+                wanted: s.wanted.load(Ordering::SeqCst),
+            })
+            .collect()
+    }
+
+    /// One feed as [`Hub::list`] gives it.
+    pub fn info(&self, id: &str) -> Result<FeedInfo, HubError> {
+        self.list().into_iter().find(|f| f.id == id).ok_or_else(|| HubError::NoSuchFeed(id.to_owned()))
+    }
+
+    /// Tells the watchers that the list changed (a feed added, removed, renamed, reconfigured,
+    /// started or stopped).
+    fn listing_changed(&self) {
+        self.watchers.lock().expect("hub lock").retain(|w| match w.upgrade() {
+            Some(w) => {
+                w.listing.store(true, Ordering::SeqCst);
+                w.notify.notify_one();
+                true
+            }
+            None => false,
+        });
     }
 
     /// Stops and forgets a feed.
@@ -108,6 +192,7 @@ impl Hub {
         let slot =
             self.feeds.write().expect("hub lock").remove(id).ok_or_else(|| HubError::NoSuchFeed(id.to_owned()))?;
         self.halt(&slot, None);
+        self.listing_changed();
         Ok(())
     }
 
@@ -119,16 +204,20 @@ impl Hub {
         let mut history = slot.history.lock().expect("feed lock");
         slot.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(reason) = reason {
-            let closed = Body::Closed { reason: reason.to_owned(), cause: Cause::UserStop, fatal: false };
+            let closed =
+                Body::Closed { reason: reason.to_owned(), cause: Cause::UserStop, fatal: false, detail: String::new() };
             self.append(&mut history, slot, vec![Record::new(slot.id.clone(), Timestamp::now(), closed)], 0);
         }
         drop(history);
         control.cancel.cancel();
     }
 
-    /// The feed ids, in no particular order.
+    /// The feed ids, in the order they were added.
     pub fn ids(&self) -> Vec<Arc<str>> {
-        self.feeds.read().expect("hub lock").keys().cloned().collect()
+        let mut slots: Vec<(u64, Arc<str>)> =
+            self.feeds.read().expect("hub lock").values().map(|s| (s.order, s.id.clone())).collect();
+        slots.sort_unstable();
+        slots.into_iter().map(|(_, id)| id).collect()
     }
 
     pub fn is_running(&self, id: &str) -> bool {
@@ -138,6 +227,7 @@ impl Hub {
     /// Connects a feed (no-op if it is running).
     pub fn start(self: &Arc<Self>, id: &str) -> Result<(), HubError> {
         let slot = self.slot(id)?;
+        slot.wanted.store(true, Ordering::SeqCst);
         let mut running = slot.running.lock().expect("feed lock");
         if running.is_some() {
             return Ok(());
@@ -150,21 +240,29 @@ impl Hub {
         let sink = HubSink { hub: Arc::downgrade(self), slot: slot.clone(), generation };
         let task_slot = slot.clone();
         let my_control = control.clone();
+        let hub = Arc::downgrade(self);
         self.runtime.spawn(async move {
             feed::run(task_slot.id.clone(), config, task_slot.seq.clone(), control, sink).await;
             // Only clear our own control: a stop + start may already have put a new one there.
             let mut running = task_slot.running.lock().expect("feed lock");
             if running.as_ref().is_some_and(|c| c.cancel == my_control.cancel) {
                 *running = None;
+                drop(running);
+                if let Some(hub) = hub.upgrade() {
+                    hub.listing_changed();
+                }
             }
         });
+        self.listing_changed();
         Ok(())
     }
 
     /// Disconnects a feed: its connection and any pending reconnection end at once.
     pub fn stop(&self, id: &str) -> Result<(), HubError> {
         let slot = self.slot(id)?;
+        slot.wanted.store(false, Ordering::SeqCst);
         self.halt(&slot, Some(STOPPED));
+        self.listing_changed();
         Ok(())
     }
 
@@ -194,8 +292,8 @@ impl Hub {
         }
     }
 
-    /// Takes a batch from the connection task of `generation`, unless the feed was stopped since.
-    fn ingest(&self, slot: &FeedSlot, generation: u64, mut batch: Batch) {
+    /// Takes an emission from the connection task of `generation`, unless the feed was stopped since.
+    fn ingest(&self, slot: &FeedSlot, generation: u64, mut emission: Emission) {
         let mut history = slot.history.lock().expect("feed lock");
         if slot.generation.load(Ordering::SeqCst) != generation {
             return;
@@ -204,23 +302,23 @@ impl Hub {
         let mut done = false;
         if left != u64::MAX {
             let mut n = left;
-            let cut = batch.records.iter().position(|r| {
+            let cut = emission.records.iter().position(|r| {
                 if let Body::Event { .. } = r.body {
                     n = n.saturating_sub(1);
                 }
                 n == 0
             });
             if let Some(i) = cut {
-                batch.records.truncate(i + 1);
+                emission.records.truncate(i + 1);
                 done = true;
             }
             // Once reached, the limit is spent: a later start runs without one.
             slot.events_left.store(if done { u64::MAX } else { n }, Ordering::SeqCst);
         }
-        self.append(&mut history, slot, batch.records, batch.bytes);
+        self.append(&mut history, slot, emission.records, emission.bytes);
         drop(history);
         if done {
-            // Inside the connection task's emit: no other batch of this run can come in between.
+            // Inside the connection task's emit: no other emission of this run can come in between.
             self.halt(slot, Some(STOPPED));
         }
     }
@@ -326,9 +424,9 @@ struct HubSink {
 }
 
 impl feed::Sink for HubSink {
-    fn emit(&mut self, batch: Batch) {
+    fn emit(&mut self, emission: Emission) {
         if let Some(hub) = self.hub.upgrade() {
-            hub.ingest(&self.slot, self.generation, batch);
+            hub.ingest(&self.slot, self.generation, emission);
         }
     }
 
@@ -460,6 +558,8 @@ impl Drop for Subscription {
 struct WatchState {
     /// Feeds with records since the last [`Watch::take`], in the order they first changed.
     changed: Mutex<Vec<(Arc<str>, u64)>>,
+    /// The list of feeds changed since the last [`Watch::take_listing`].
+    listing: AtomicBool,
     notify: Notify,
 }
 
@@ -481,10 +581,10 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Waits until some feed has records not yet taken.
+    /// Waits until some feed has records not yet taken, or the list of feeds changed.
     pub async fn changed(&self) {
         loop {
-            if !self.state.changed.lock().expect("watch lock").is_empty() {
+            if !self.state.changed.lock().expect("watch lock").is_empty() || self.state.listing.load(Ordering::SeqCst) {
                 return;
             }
             self.state.notify.notified().await;
@@ -494,6 +594,11 @@ impl Watch {
     /// The feeds that got records since the last call, each with how many.
     pub fn take(&self) -> Vec<(Arc<str>, u64)> {
         std::mem::take(&mut *self.state.changed.lock().expect("watch lock"))
+    }
+
+    /// Whether the list of feeds ([`Hub::list`]) changed since the last call.
+    pub fn take_listing(&self) -> bool {
+        self.state.listing.swap(false, Ordering::SeqCst)
     }
 }
 

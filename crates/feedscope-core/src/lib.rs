@@ -11,9 +11,10 @@ pub mod history;
 pub mod hub;
 pub mod record;
 pub mod sse;
+pub mod text;
 
-pub use export::{Exporter, Format};
-pub use feed::{FeedConfig, FeedError, Header, Mode};
+pub use export::{ExportFormat, Exporter};
+pub use feed::{ConfigError, Ending, FeedConfig, Header, Mode};
 pub use history::{ConnState, FeedStats, History, HistoryLimits, Matcher, Page, Query};
-pub use hub::{Hub, HubError, Subscription, Watch};
-pub use record::{Body, Cause, Record, Timestamp};
+pub use hub::{FeedInfo, Hub, HubError, Subscription, Watch};
+pub use record::{Body, Cause, Kind, Record, Timestamp};

@@ -135,7 +135,8 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// Why a connection ended (`disconnected`) or a feed stopped (`closed`): the stable,
-/// machine-readable counterpart of the record's `reason`, which is for people.
+/// machine-readable counterpart of the record's `reason`, which is for people. The engine renders
+/// all three (`cause`, `reason`, `detail`) from one typed value, [`crate::feed::Ending`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
@@ -143,7 +144,9 @@ pub enum Cause {
     EndOfStream,
     /// The connection could not be made or broke (refused, reset, DNS, TLS, a body error).
     Network,
-    /// No byte arrived within the feed's read timeout (a browser would keep waiting).
+    /// The redirects could not be followed (a loop, too many, a bad `Location`).
+    Redirect,
+    /// No response, or no byte of the body, within the feed's read timeout (a browser would keep waiting).
     ReadTimeout,
     /// An HTTP status other than 200 and 204 (the `reason` names it).
     HttpStatus,
@@ -163,10 +166,21 @@ pub enum Cause {
 }
 
 impl Cause {
-    /// Whether `persistent` mode went on here where a browser's `EventSource` would have
-    /// stopped (a retried HTTP status) or kept waiting (a read timeout).
-    pub fn diverges_from_browser(self) -> bool {
-        matches!(self, Cause::HttpStatus | Cause::ReadTimeout)
+    /// Whether a `disconnected` record with this cause is `persistent` mode going on where a
+    /// browser's `EventSource` would not have reconnected: it stops for good on a retried HTTP
+    /// status, and has no read timeout (it keeps waiting).
+    pub fn browser_would_stop(self) -> bool {
+        self.browser_note().is_some()
+    }
+
+    /// What a browser's `EventSource` would have done instead, for people, when
+    /// [`Cause::browser_would_stop`].
+    pub fn browser_note(self) -> Option<&'static str> {
+        match self {
+            Cause::HttpStatus => Some("a browser's EventSource would have stopped here"),
+            Cause::ReadTimeout => Some("a browser would have kept waiting"),
+            _ => None,
+        }
     }
 }
 
@@ -200,35 +214,77 @@ pub enum Body {
     Retry { ms: u64 },
     /// Something in the stream was discarded (an oversized line or event); the feed goes on.
     Error { reason: String },
-    /// The connection ended and a reconnection is scheduled.
+    /// The connection ended and a reconnection is scheduled. `reason` is short and for people,
+    /// `cause` for programs, `detail` (often empty) the full story, such as an error chain.
     Disconnected {
         reason: String,
         #[serde(default)]
         cause: Cause,
         reconnect_in_ms: u64,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        detail: String,
     },
     /// The feed stopped for good: `fatal` is true for a failure, false for a user stop or a 204.
+    /// `reason`, `cause` and `detail` as for `Disconnected`.
     Closed {
         reason: String,
         #[serde(default)]
         cause: Cause,
         fatal: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        detail: String,
     },
 }
 
 impl Body {
     /// The record's `kind` as written in the log.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            Body::Connecting { .. } => "connecting",
-            Body::Open { .. } => "open",
-            Body::Event { .. } => "event",
-            Body::Comment { .. } => "comment",
-            Body::Retry { .. } => "retry",
-            Body::Error { .. } => "error",
-            Body::Disconnected { .. } => "disconnected",
-            Body::Closed { .. } => "closed",
+            Body::Connecting { .. } => Kind::Connecting,
+            Body::Open { .. } => Kind::Open,
+            Body::Event { .. } => Kind::Event,
+            Body::Comment { .. } => Kind::Comment,
+            Body::Retry { .. } => Kind::Retry,
+            Body::Error { .. } => Kind::Error,
+            Body::Disconnected { .. } => Kind::Disconnected,
+            Body::Closed { .. } => Kind::Closed,
         }
+    }
+}
+
+/// A record's kind: the `kind` of its log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Connecting,
+    Open,
+    Event,
+    Comment,
+    Retry,
+    Error,
+    Disconnected,
+    Closed,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Connecting => "connecting",
+            Kind::Open => "open",
+            Kind::Event => "event",
+            Kind::Comment => "comment",
+            Kind::Retry => "retry",
+            Kind::Error => "error",
+            Kind::Disconnected => "disconnected",
+            Kind::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -244,7 +300,10 @@ impl Record {
             Body::Open { headers, .. } => headers.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
             Body::Event { data, .. } => data.len(),
             Body::Comment { text } => text.len(),
-            Body::Error { reason } | Body::Disconnected { reason, .. } | Body::Closed { reason, .. } => reason.len(),
+            Body::Error { reason } => reason.len(),
+            Body::Disconnected { reason, detail, .. } | Body::Closed { reason, detail, .. } => {
+                reason.len() + detail.len()
+            }
             Body::Retry { .. } => 0,
         };
         payload + std::mem::size_of::<Record>() + 16
@@ -276,7 +335,7 @@ impl Record {
     /// Appends this record as one JSON object (no newline).
     pub fn write_json(&self, out: &mut Vec<u8>) {
         let mut o = JsonObject::new(out);
-        o.ours(b"\"kind\":", self.body.kind());
+        o.ours(b"\"kind\":", self.body.kind().as_str());
         o.str(b"\"feed\":", &self.feed);
         o.key(b"\"ts\":");
         self.ts.write_json(o.out);
@@ -304,16 +363,22 @@ impl Record {
             Body::Comment { text } => o.str(b"\"text\":", text),
             Body::Retry { ms } => o.num(b"\"ms\":", *ms),
             Body::Error { reason } => o.str(b"\"reason\":", reason),
-            Body::Disconnected { reason, cause, reconnect_in_ms } => {
+            Body::Disconnected { reason, cause, reconnect_in_ms, detail } => {
                 o.str(b"\"reason\":", reason);
                 o.ours(b"\"cause\":", cause.as_str());
                 o.num(b"\"reconnect_in_ms\":", *reconnect_in_ms);
+                if !detail.is_empty() {
+                    o.str(b"\"detail\":", detail);
+                }
             }
-            Body::Closed { reason, cause, fatal } => {
+            Body::Closed { reason, cause, fatal, detail } => {
                 o.str(b"\"reason\":", reason);
                 o.ours(b"\"cause\":", cause.as_str());
                 o.key(b"\"fatal\":");
                 o.out.extend_from_slice(if *fatal { b"true" } else { b"false" });
+                if !detail.is_empty() {
+                    o.str(b"\"detail\":", detail);
+                }
             }
         }
         o.end();
@@ -355,6 +420,7 @@ impl Cause {
         match self {
             Cause::EndOfStream => "end_of_stream",
             Cause::Network => "network",
+            Cause::Redirect => "redirect",
             Cause::ReadTimeout => "read_timeout",
             Cause::HttpStatus => "http_status",
             Cause::ContentType => "content_type",
@@ -586,8 +652,31 @@ mod tests {
             Body::Comment { text: " hb".into() },
             Body::Retry { ms: 1500 },
             Body::Error { reason: "line too long".into() },
-            Body::Disconnected { reason: "end of stream".into(), cause: Cause::EndOfStream, reconnect_in_ms: 3000 },
-            Body::Closed { reason: "stopped".into(), cause: Cause::UserStop, fatal: false },
+            Body::Disconnected {
+                reason: "the server ended the stream".into(),
+                cause: Cause::EndOfStream,
+                reconnect_in_ms: 3000,
+                detail: String::new(),
+            },
+            Body::Disconnected {
+                reason: "connection refused by 127.0.0.1:9".into(),
+                cause: Cause::Network,
+                reconnect_in_ms: 3000,
+                detail: "error sending request: tcp connect error: Connection refused (os error 111)".into(),
+            },
+            Body::Disconnected {
+                reason: "cannot follow the redirects".into(),
+                cause: Cause::Redirect,
+                reconnect_in_ms: 3000,
+                detail: "too many redirects".into(),
+            },
+            Body::Closed { reason: "stopped".into(), cause: Cause::UserStop, fatal: false, detail: String::new() },
+            Body::Closed {
+                reason: "HTTP 404 Not Found: no such \"feed\"".into(),
+                cause: Cause::HttpStatus,
+                fatal: true,
+                detail: "a\nb".into(),
+            },
         ];
         for body in bodies {
             let r = Record::new(Arc::from("f"), Timestamp(5), body);
@@ -629,9 +718,55 @@ mod tests {
     fn logs_written_before_causes_still_read() {
         let line = r#"{"kind":"closed","feed":"f","ts":"1970-01-01T00:00:00.000Z","reason":"gone","fatal":true}"#;
         let r = Record::from_json(line).unwrap();
-        assert_eq!(r.body, Body::Closed { reason: "gone".into(), cause: Cause::Unknown, fatal: true });
+        assert_eq!(
+            r.body,
+            Body::Closed { reason: "gone".into(), cause: Cause::Unknown, fatal: true, detail: String::new() }
+        );
         let line = r#"{"kind":"disconnected","feed":"f","ts":"1970-01-01T00:00:00.000Z","reason":"eof","cause":"end_of_stream","reconnect_in_ms":5}"#;
         assert!(matches!(Record::from_json(line).unwrap().body, Body::Disconnected { cause: Cause::EndOfStream, .. }));
+    }
+
+    #[test]
+    fn detail_is_written_last_and_only_when_there_is_one() {
+        let r = |detail: &str| {
+            let body = Body::Closed {
+                reason: "connection lost".into(),
+                cause: Cause::Network,
+                fatal: true,
+                detail: detail.into(),
+            };
+            Record::new(Arc::from("f"), Timestamp(0), body).to_json()
+        };
+        assert_eq!(
+            r(""),
+            r#"{"kind":"closed","feed":"f","ts":"1970-01-01T00:00:00.000Z","reason":"connection lost","cause":"network","fatal":true}"#
+        );
+        assert_eq!(
+            r("reset"),
+            r#"{"kind":"closed","feed":"f","ts":"1970-01-01T00:00:00.000Z","reason":"connection lost","cause":"network","fatal":true,"detail":"reset"}"#
+        );
+    }
+
+    #[test]
+    fn every_cause_is_written_as_its_serde_name() {
+        let all = [
+            Cause::EndOfStream,
+            Cause::Network,
+            Cause::Redirect,
+            Cause::ReadTimeout,
+            Cause::HttpStatus,
+            Cause::ContentType,
+            Cause::NoContent,
+            Cause::Config,
+            Cause::UserRestart,
+            Cause::UserStop,
+            Cause::Unknown,
+        ];
+        for c in all {
+            assert_eq!(serde_json::to_value(c).unwrap(), serde_json::Value::from(c.as_str()));
+        }
+        let stops: Vec<Cause> = all.into_iter().filter(|c| c.browser_would_stop()).collect();
+        assert_eq!(stops, [Cause::ReadTimeout, Cause::HttpStatus]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ fn parse_in_reads(input: &[u8], cuts: &[usize], limits: Limits) -> (Vec<Item>, A
     let mut out = Vec::new();
     let mut start = 0;
     for c in cuts.into_iter().chain([input.len()]) {
-        p.feed(&input[start..c], &mut |i| out.push(i));
+        p.push(&input[start..c], &mut |i| out.push(i));
         start = c;
     }
     p.end_of_body();

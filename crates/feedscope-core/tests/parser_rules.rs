@@ -22,7 +22,7 @@ fn items_split(parts: &[&[u8]]) -> Vec<Item> {
     let mut p = Parser::default();
     let mut out = Vec::new();
     for part in parts {
-        p.feed(part, &mut |i| out.push(i));
+        p.push(part, &mut |i| out.push(i));
     }
     p.end_of_body();
     out
@@ -77,9 +77,9 @@ fn partial_bom_prefix_is_data() {
 fn bom_is_stripped_again_at_start_of_each_body() {
     let mut p = Parser::default();
     let mut out = Vec::new();
-    p.feed(b"\xef\xbb\xbfdata: a\n\n", &mut |i| out.push(i));
+    p.push(b"\xef\xbb\xbfdata: a\n\n", &mut |i| out.push(i));
     p.end_of_body();
-    p.feed(b"\xef\xbb\xbfdata: b\n\n", &mut |i| out.push(i));
+    p.push(b"\xef\xbb\xbfdata: b\n\n", &mut |i| out.push(i));
     assert_eq!(out, [msg("a"), msg("b")]);
 }
 
@@ -94,7 +94,7 @@ fn lone_cr_ends_line_immediately() {
     // The event is dispatched by the CR that ends the read, before any further byte arrives.
     let mut p = Parser::default();
     let mut out = Vec::new();
-    p.feed(b"data: x\r\r", &mut |i| out.push(i));
+    p.push(b"data: x\r\r", &mut |i| out.push(i));
     assert_eq!(out, [msg("x")]);
 }
 
@@ -229,7 +229,7 @@ fn retry_without_data_still_applies() {
     // No blank line, no data: the retry is still reported as soon as its line ends.
     let mut p = Parser::default();
     let mut out = Vec::new();
-    p.feed(b"retry: 10\n", &mut |i| out.push(i));
+    p.push(b"retry: 10\n", &mut |i| out.push(i));
     assert_eq!(out, [Item::Retry(10)]);
 }
 
@@ -293,11 +293,11 @@ fn unterminated_block_at_eof_is_discarded() {
 fn id_in_unterminated_block_never_becomes_last_event_id() {
     let mut p = Parser::default();
     let mut out = Vec::new();
-    p.feed(b"id: 1\ndata: a\n\nid: 2\ndata: b\n", &mut |i| out.push(i));
+    p.push(b"id: 1\ndata: a\n\nid: 2\ndata: b\n", &mut |i| out.push(i));
     p.end_of_body();
     assert_eq!(&**p.last_event_id(), "1");
     // The next body starts clean: its events carry "1" until it sets an id of its own.
-    p.feed(b"data: c\n\n", &mut |i| out.push(i));
+    p.push(b"data: c\n\n", &mut |i| out.push(i));
     assert_eq!(out.last(), Some(&ev("message", "1", "c")));
 }
 
@@ -310,7 +310,7 @@ fn unterminated_retry_at_eof_is_not_applied() {
 fn initial_last_event_id_is_used_until_the_stream_sets_one() {
     let mut p = Parser::with_last_event_id(Limits::default(), "41");
     let mut out = Vec::new();
-    p.feed(b"data: a\n\nid: 42\ndata: b\n\n", &mut |i| out.push(i));
+    p.push(b"data: a\n\nid: 42\ndata: b\n\n", &mut |i| out.push(i));
     assert_eq!(out, [ev("message", "41", "a"), ev("message", "42", "b")]);
 }
 
@@ -329,11 +329,11 @@ fn overlong_line_is_discarded_and_stream_goes_on() {
 fn overlong_line_arriving_in_pieces_is_discarded_and_reported_once() {
     let mut p = Parser::new(small());
     let mut out = Vec::new();
-    p.feed(b"data: 0123", &mut |i| out.push(i));
+    p.push(b"data: 0123", &mut |i| out.push(i));
     for _ in 0..1000 {
-        p.feed(b"0123456789", &mut |i| out.push(i));
+        p.push(b"0123456789", &mut |i| out.push(i));
     }
-    p.feed(b"\n\ndata: ok\n\n", &mut |i| out.push(i));
+    p.push(b"\n\ndata: ok\n\n", &mut |i| out.push(i));
     assert_eq!(out, [Item::TooLarge { what: Oversize::Line, limit: 16 }, msg("ok")]);
 }
 
@@ -353,11 +353,11 @@ fn unbounded_line_keeps_memory_bounded() {
     let chunk = vec![b'a'; 16 << 10];
     let mut reports = 0;
     for _ in 0..4096 {
-        p.feed(&chunk, &mut |_| reports += 1);
+        p.push(&chunk, &mut |_| reports += 1);
     }
     assert_eq!(reports, 1);
     let mut out = Vec::new();
     // The line ends; the block it damaged ends at the blank line, then the stream goes on.
-    p.feed(b"\n\ndata: after\n\n", &mut |i| out.push(i));
+    p.push(b"\n\ndata: after\n\n", &mut |i| out.push(i));
     assert_eq!(out, [msg("after")]);
 }

@@ -29,7 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use feedscope_core::export::{export, Format};
+use feedscope_core::export::write_records;
+use feedscope_core::ExportFormat;
 use feedscope_core::{Body, FeedConfig, HistoryLimits, Hub, Mode, Record, Timestamp};
 use feedscope_server::demo::{router, DemoOptions};
 use feedscope_server::serve;
@@ -514,7 +515,9 @@ async fn run(s: &Settings) -> bool {
     for (id, probe) in ids.iter().zip(&probes) {
         let snapshot = hub.snapshot(id).expect("the feed exists");
         out.clear();
-        let n = export(Format::Ndjson, snapshot.iter().map(|r| &**r), &mut out).expect("export to memory");
+        let n = write_records(ExportFormat::Ndjson, snapshot.iter().map(|r| &**r), None, &mut out)
+            .expect("export to memory")
+            .1;
         drop(snapshot);
         exported_records += n;
         exported_bytes += out.len() as u64;

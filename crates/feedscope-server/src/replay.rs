@@ -220,7 +220,7 @@ mod tests {
             .iter()
             .map(|r| match &r.body {
                 Body::Event { id, .. } => id.to_string(),
-                other => other.kind().to_owned(),
+                other => other.kind().as_str().to_owned(),
             })
             .collect()
     }
@@ -242,11 +242,7 @@ mod tests {
     fn one_feed_keeps_file_order_and_drops_connection_records() {
         let records = vec![
             event("a", 30, "1"),
-            Record::new(
-                Arc::from("a"),
-                Timestamp(31),
-                Body::Closed { reason: "stopped".into(), cause: feedscope_core::Cause::UserStop, fatal: false },
-            ),
+            Record::new(Arc::from("a"), Timestamp(31), feedscope_core::Ending::UserStop.closed()),
             event("a", 20, "2"),
         ];
         assert_eq!(ids(&merge_feeds(records)), ["1", "2"]);

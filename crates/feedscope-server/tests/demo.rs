@@ -1,13 +1,11 @@
 //! The demo feed over real HTTP on 127.0.0.1.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{fetch_all, fetch_events, fetch_until, start};
 use feedscope_core::sse::Item;
 use feedscope_server::demo::{router, DemoOptions};
+use feedscope_testkit::{fetch_all, fetch_events, fetch_until, serve_loopback, HANG_GUARD};
 use futures_util::StreamExt;
 
 fn ids(events: &[(String, String, String)]) -> Vec<u64> {
@@ -16,7 +14,7 @@ fn ids(events: &[(String, String, String)]) -> Vec<u64> {
 
 #[tokio::test]
 async fn events_is_an_event_stream_of_every_type_with_increasing_ids() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let got = fetch_events(&server.url("/events?rate=2000"), None, 24).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.content_type(), "text/event-stream");
@@ -44,7 +42,7 @@ async fn events_is_an_event_stream_of_every_type_with_increasing_ids() {
 
 #[tokio::test]
 async fn numeric_last_event_id_resumes_with_the_next_id() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let got = fetch_events(&server.url("/events?rate=2000"), Some("41"), 5).await;
     assert_eq!(ids(&got.events())[..5], [42, 43, 44, 45, 46]);
     server.shutdown().await;
@@ -52,7 +50,7 @@ async fn numeric_last_event_id_resumes_with_the_next_id() {
 
 #[tokio::test]
 async fn non_numeric_last_event_id_starts_at_one() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let got = fetch_events(&server.url("/events?rate=2000"), Some("abc"), 3).await;
     assert_eq!(ids(&got.events())[..3], [1, 2, 3]);
     server.shutdown().await;
@@ -60,7 +58,7 @@ async fn non_numeric_last_event_id_starts_at_one() {
 
 #[tokio::test]
 async fn flaky_ends_the_connection_after_drop_every_events_and_resumes() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let url = server.url("/flaky?rate=5000&drop_every=7");
     let first = fetch_all(&url, None).await;
     assert!(first.ended);
@@ -75,7 +73,7 @@ async fn flaky_ends_the_connection_after_drop_every_events_and_resumes() {
 
 #[tokio::test]
 async fn flaky_uses_the_options_drop_every_by_default() {
-    let server = start(router(DemoOptions { drop_every: 3, rate: 5000.0, ..DemoOptions::default() })).await;
+    let server = serve_loopback(router(DemoOptions { drop_every: 3, rate: 5000.0, ..DemoOptions::default() })).await;
     let got = fetch_all(&server.url("/flaky"), None).await;
     assert!(got.ended);
     assert_eq!(ids(&got.events()), [1, 2, 3]);
@@ -85,7 +83,7 @@ async fn flaky_uses_the_options_drop_every_by_default() {
 #[tokio::test]
 async fn heartbeat_comments_arrive_between_events() {
     let opts = DemoOptions { heartbeat: Duration::from_millis(5), rate: 1.0, ..DemoOptions::default() };
-    let server = start(router(opts)).await;
+    let server = serve_loopback(router(opts)).await;
     let got = fetch_until(&server.url("/events"), None, |items| {
         items.iter().filter(|item| **item == Item::Comment(" heartbeat".into())).count() >= 2
     })
@@ -96,7 +94,7 @@ async fn heartbeat_comments_arrive_between_events() {
 
 #[tokio::test]
 async fn firehose_sends_thousands_of_contiguous_events() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let got = fetch_events(&server.url("/firehose?rate=50000"), None, 5000).await;
     assert_eq!(got.content_type(), "text/event-stream");
     let ids = ids(&got.events());
@@ -110,7 +108,7 @@ async fn firehose_sends_thousands_of_contiguous_events() {
 
 #[tokio::test]
 async fn bad_query_values_are_refused_with_400() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     for path in
         ["/events?rate=0", "/events?rate=abc", "/events?rate=200000", "/firehose?rate=-5", "/flaky?drop_every=0"]
     {
@@ -124,7 +122,7 @@ async fn bad_query_values_are_refused_with_400() {
 
 #[tokio::test]
 async fn index_lists_the_paths() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let response = reqwest::get(server.url("/")).await.expect("request");
     assert_eq!(response.status().as_u16(), 200);
     assert!(response.headers()["content-type"].to_str().is_ok_and(|v| v.starts_with("text/plain")));
@@ -137,7 +135,7 @@ async fn index_lists_the_paths() {
 
 #[tokio::test]
 async fn burst_sends_n_contiguous_ticks_then_ends_the_body() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let got = fetch_all(&server.url("/burst?n=1000"), None).await;
     assert!(got.ended, "the burst body ends by itself");
     assert_eq!(got.status, 200);
@@ -156,7 +154,7 @@ async fn burst_sends_n_contiguous_ticks_then_ends_the_body() {
 
 #[tokio::test]
 async fn burst_resumes_after_last_event_id_and_says_204_when_nothing_is_left() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let url = server.url("/burst?n=300");
     let rest = fetch_all(&url, Some("250")).await;
     assert!(rest.ended);
@@ -173,7 +171,7 @@ async fn burst_resumes_after_last_event_id_and_says_204_when_nothing_is_left() {
 
 #[tokio::test]
 async fn burst_answers_a_cors_preflight_and_refuses_bad_n() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let client = reqwest::Client::new();
     let preflight = client
         .request(reqwest::Method::OPTIONS, server.url("/burst?n=10"))
@@ -198,14 +196,13 @@ async fn burst_answers_a_cors_preflight_and_refuses_bad_n() {
 
 #[tokio::test]
 async fn shutdown_drops_open_streams_and_stops_listening() {
-    let server = start(router(DemoOptions::default())).await;
+    let server = serve_loopback(router(DemoOptions::default())).await;
     let url = server.url("/events?rate=100");
     let response = reqwest::get(&url).await.expect("request");
     let mut body = response.bytes_stream();
     assert!(matches!(body.next().await, Some(Ok(_))));
     server.shutdown().await;
     // The open stream ends (maybe after a few buffered chunks) instead of hanging.
-    let guard = common::HANG_GUARD;
-    while let Some(Ok(_)) = tokio::time::timeout(guard, body.next()).await.expect("stream ends after shutdown") {}
+    while let Some(Ok(_)) = tokio::time::timeout(HANG_GUARD, body.next()).await.expect("stream ends after shutdown") {}
     assert!(reqwest::get(&url).await.is_err(), "nothing listens after shutdown");
 }

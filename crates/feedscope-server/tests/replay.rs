@@ -1,14 +1,12 @@
 //! Replay of a recorded log over real HTTP on 127.0.0.1.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use common::{fetch_all, start};
 use feedscope_core::sse::Item;
 use feedscope_core::{Body, Record};
 use feedscope_server::replay::{load, router, ReplayError};
+use feedscope_testkit::{fetch_all, serve_loopback};
 
 /// A recorded session: connection records around events whose ids persist, reset and change.
 const LOG: &str = r#"{"kind":"connecting","feed":"demo","ts":"2025-11-26T04:33:09.000Z","attempt":1,"url":"http://127.0.0.1:1/events","last_event_id":""}
@@ -57,8 +55,8 @@ fn recorded_events(records: &[Record]) -> Vec<(String, String, String)> {
 fn load_reads_every_record_and_skips_blank_lines() {
     let records = load_str(LOG).expect("valid log");
     assert_eq!(records.len(), 12);
-    assert_eq!(records[0].body.kind(), "connecting");
-    assert_eq!(records[11].body.kind(), "closed");
+    assert_eq!(records[0].body.kind().as_str(), "connecting");
+    assert_eq!(records[11].body.kind().as_str(), "closed");
 }
 
 #[test]
@@ -91,7 +89,7 @@ fn missing_file_is_an_io_error_naming_the_path() {
 async fn replay_gives_back_the_recorded_events_comments_and_retry() {
     let records = load_str(LOG).expect("valid log");
     let want = recorded_events(&records);
-    let server = start(router(records, 0.0)).await;
+    let server = serve_loopback(router(records, 0.0)).await;
     let got = fetch_all(&server.url("/"), None).await;
     assert!(got.ended);
     assert_eq!(got.status, 200);
@@ -112,7 +110,7 @@ async fn replay_keeps_pacing_scaled_by_speed_and_the_same_events() {
     let records = load_str(LOG).expect("valid log");
     let want = recorded_events(&records);
     // 70 ms of log at 20x: a few milliseconds of real waiting.
-    let server = start(router(records, 20.0)).await;
+    let server = serve_loopback(router(records, 20.0)).await;
     let got = fetch_all(&server.url("/"), None).await;
     assert_eq!(got.events(), want);
     server.shutdown().await;
@@ -122,7 +120,7 @@ async fn replay_keeps_pacing_scaled_by_speed_and_the_same_events() {
 async fn replay_resumes_after_the_event_with_the_last_event_id() {
     let records = load_str(LOG).expect("valid log");
     let want = recorded_events(&records);
-    let server = start(router(records, 0.0)).await;
+    let server = serve_loopback(router(records, 0.0)).await;
 
     // Id "2" is first carried by the chat event: resume right after it.
     let got = fetch_all(&server.url("/"), Some("2")).await;
@@ -141,7 +139,7 @@ async fn replay_serves_several_feeds_in_timestamp_order() {
 {"kind":"event","feed":"a","ts":"2025-01-01T00:00:00.030Z","seq":2,"type":"message","id":"a2","data":"a2"}
 {"kind":"event","feed":"b","ts":"2025-01-01T00:00:00.020Z","seq":1,"type":"message","id":"b1","data":"b1"}
 "#;
-    let server = start(router(load_str(log).expect("valid log"), 0.0)).await;
+    let server = serve_loopback(router(load_str(log).expect("valid log"), 0.0)).await;
     let got = fetch_all(&server.url("/"), None).await;
     let order: Vec<String> = got.events().into_iter().map(|(_, _, data)| data).collect();
     assert_eq!(order, ["a1", "b1", "a2"]);

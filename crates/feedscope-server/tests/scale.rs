@@ -3,14 +3,13 @@
 //! gap, each feed's NDJSON export is exactly what its subscription saw, and the hub's counters
 //! agree. No timing assertions: the waits below only fail on a hang.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use feedscope_core::export::{export, Format};
+use feedscope_core::export::write_records;
+use feedscope_core::ExportFormat;
 use feedscope_core::{Body, FeedConfig, HistoryLimits, Hub, Mode, Record, Subscription};
 use feedscope_server::demo::{router, DemoOptions};
-use feedscope_server::serve;
+use feedscope_testkit::{collect_until_within, serve_loopback};
 
 const FEEDS: usize = 100;
 const RATE: u64 = 50;
@@ -20,15 +19,12 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// The subscription's records until the feed's first `closed`, and the subscription (what came
 /// after is drained once the stop has returned).
-async fn collect(sub: Subscription) -> (Subscription, Vec<Arc<Record>>) {
-    let mut all = Vec::new();
-    loop {
-        let from = all.len();
-        sub.recv_many(&mut all, 1024).await;
-        if all[from..].iter().any(|r| matches!(r.body, Body::Closed { .. })) {
-            return (sub, all);
-        }
-    }
+async fn collect(sub: Subscription) -> (Subscription, Vec<Record>) {
+    // The run, then the two waits below, each under its own guard.
+    let guard = RUN + 2 * HANG_GUARD;
+    let records =
+        collect_until_within(&sub, guard, |rs| rs.last().is_some_and(|r| matches!(r.body, Body::Closed { .. }))).await;
+    (sub, records)
 }
 
 fn event_seqs(records: &[Record]) -> Vec<u64> {
@@ -43,11 +39,8 @@ fn event_seqs(records: &[Record]) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_feeds_each_with_one_subscription_lose_nothing_and_export_what_was_seen() {
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     // No heartbeat comments: the streams are the prelude and the events.
-    let server = serve(addr, router(DemoOptions { heartbeat: Duration::ZERO, ..DemoOptions::default() }))
-        .await
-        .expect("bind a loopback port");
+    let server = serve_loopback(router(DemoOptions { heartbeat: Duration::ZERO, ..DemoOptions::default() })).await;
     let url = format!("http://{}/events?rate={RATE}", server.addr);
 
     let hub = Hub::new();
@@ -81,13 +74,12 @@ async fn hundred_feeds_each_with_one_subscription_lose_nothing_and_export_what_w
         let (sub, mut records) =
             tokio::time::timeout(HANG_GUARD, task).await.expect("each subscription sees `closed`").unwrap();
         // The stop has returned: nothing more is appended, so this is the rest of the feed's records.
-        records.extend(sub.drain(usize::MAX));
+        records.extend(sub.drain(usize::MAX).iter().map(|r| Record::clone(r)));
         seen.push(records);
     }
 
     let mut total = 0;
-    for (id, records) in ids.iter().zip(&seen) {
-        let records: Vec<Record> = records.iter().map(|r| Record::clone(r)).collect();
+    for (id, records) in ids.iter().zip(seen) {
         let seqs = event_seqs(&records);
         let k = seqs.len() as u64;
         assert!(k > 0, "{id}: no events");
@@ -106,7 +98,7 @@ async fn hundred_feeds_each_with_one_subscription_lose_nothing_and_export_what_w
 
         let mut ndjson = Vec::new();
         let snapshot = hub.snapshot(id).unwrap();
-        let written = export(Format::Ndjson, snapshot.iter().map(|r| &**r), &mut ndjson).unwrap();
+        let written = write_records(ExportFormat::Ndjson, snapshot.iter().map(|r| &**r), None, &mut ndjson).unwrap().1;
         let exported: Vec<Record> = String::from_utf8(ndjson)
             .unwrap()
             .lines()

@@ -30,12 +30,17 @@ export function rate(r: number): string {
   return `${count(Math.round(r))}/s`;
 }
 
-/** Seconds left until `at` (RFC 3339), never negative; null when there is no pending reconnect. */
-export function countdown(at: string | null, now: number): number | null {
+/** Milliseconds since the epoch of a time the backend sends (RFC 3339); null when absent or unreadable. */
+export function millis(at: string | null | undefined): number | null {
   if (!at) return null;
   const t = Date.parse(at);
-  if (Number.isNaN(t)) return null;
-  return Math.max(0, (t - now) / 1000);
+  return Number.isNaN(t) ? null : t;
+}
+
+/** Seconds left until `at` (RFC 3339), never negative; null when there is no pending reconnect. */
+export function countdown(at: string | null, now: number): number | null {
+  const t = millis(at);
+  return t === null ? null : Math.max(0, (t - now) / 1000);
 }
 
 export interface Badge {
@@ -66,24 +71,6 @@ export function badge(s: FeedStats | undefined, running: boolean, now: number): 
     default:
       return { label: running ? 'starting' : 'idle', tone: 'idle', title: '' };
   }
-}
-
-/**
- * Event data made safe to read: line breaks and tabs stay, every other control character and
- * every character that reorders or hides text is shown as a visible symbol.
- */
-export function visible(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (ch === '\n' || ch === '\t') out += ch;
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if ((c >= 0x80 && c <= 0x9f) || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0xfeff)
-      out += `\\u{${c.toString(16).padStart(4, '0')}}`;
-    else out += ch;
-  }
-  return out;
 }
 
 /**

@@ -7,8 +7,8 @@ it('reads field errors from the backend and plain failures alike', () => {
     message: 'URL scheme must be http or https, not "ftp"',
   });
   expect(errorOf({ field: null, message: 'no feed "x"' })).toEqual({ field: null, message: 'no feed "x"' });
-  expect(errorOf('invalid args `input` for command `add_feed`')).toEqual({
+  expect(errorOf('invalid args `form` for command `add_feed`')).toEqual({
     field: null,
-    message: 'invalid args `input` for command `add_feed`',
+    message: 'invalid args `form` for command `add_feed`',
   });
 });

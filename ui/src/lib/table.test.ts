@@ -19,11 +19,11 @@ describe('virtual table', () => {
     expect(atBottom(bottom, total, 22, 660)).toBe(true);
     expect(atBottom(mid, total, 22, 660)).toBe(false);
   });
-  it('uses a batch tail only when it covers the view without gaps', () => {
-    const tail = [{ i: 5 }, { i: 6 }, { i: 7 }];
+  it('uses the tail of an update only when it covers the view without gaps', () => {
+    const tail = [{ index: 5 }, { index: 6 }, { index: 7 }];
     expect(tailCovers(tail, 7, 3)).toBe(true);
     expect(tailCovers(tail, 8, 3)).toBe(false);
-    expect(tailCovers([{ i: 5 }, { i: 7 }], 7, 2)).toBe(false);
+    expect(tailCovers([{ index: 5 }, { index: 7 }], 7, 2)).toBe(false);
     expect(tailCovers(tail, 7, 4)).toBe(false);
   });
 });

@@ -39,10 +39,10 @@ export function atBottom(scrollTop: number, total: number, rowHeight: number, vi
   return scrollTop + viewHeight >= spacer - rowHeight;
 }
 
-/** Whether a batch's tail of the selected feed covers the newest `need` rows with no gap. */
-export function tailCovers(tail: { i: number }[], lastIndex: number, need: number): boolean {
+/** Whether an update's tail of the selected feed covers the newest `need` rows with no gap. */
+export function tailCovers(tail: { index: number }[], lastIndex: number, need: number): boolean {
   if (tail.length < need || tail.length === 0) return false;
-  if (tail[tail.length - 1].i !== lastIndex) return false;
-  for (let k = tail.length - need + 1; k < tail.length; k++) if (tail[k].i !== tail[k - 1].i + 1) return false;
+  if (tail[tail.length - 1].index !== lastIndex) return false;
+  for (let k = tail.length - need + 1; k < tail.length; k++) if (tail[k].index !== tail[k - 1].index + 1) return false;
   return true;
 }

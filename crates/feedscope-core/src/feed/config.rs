@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::sse::Limits;
 
 /// How a feed reacts to failures.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
@@ -29,14 +30,38 @@ impl std::str::FromStr for Mode {
 }
 
 /// One request header.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
     pub name: String,
     pub value: String,
 }
 
+impl Header {
+    /// Parses `Name: value` (curl's `-H`): split at the first colon, both sides trimmed, and
+    /// checked as [`FeedConfig::validate`] checks headers.
+    pub fn parse(s: &str) -> Result<Header, ConfigError> {
+        let (name, value) = s.split_once(':').ok_or_else(|| ConfigError::HeaderSyntax(s.to_owned()))?;
+        let header = Header { name: name.trim().to_owned(), value: value.trim().to_owned() };
+        header.check()?;
+        Ok(header)
+    }
+
+    /// The name is an HTTP token and the value has no line breaks or other control characters.
+    fn check(&self) -> Result<(), ConfigError> {
+        if reqwest::header::HeaderName::from_bytes(self.name.as_bytes()).is_err() {
+            return Err(ConfigError::HeaderName(self.name.clone()));
+        }
+        if reqwest::header::HeaderValue::from_str(&self.value).is_err() {
+            return Err(ConfigError::HeaderValue(self.name.clone()));
+        }
+        Ok(())
+    }
+}
+
 /// A feed's settings. `Default` gives a GET in `persistent` mode with the spec's 3 s reconnection
 /// time; call [`FeedConfig::validate`] before use (the hub and the connection do).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FeedConfig {
@@ -89,7 +114,8 @@ impl Default for FeedConfig {
     }
 }
 
-/// Why a [`FeedConfig`] was refused; [`ConfigError::field`] names the setting for a form.
+/// Why a [`FeedConfig`] (or a history cap, see [`crate::HistoryLimits::validate`]) was refused;
+/// [`ConfigError::field`] names the setting for a form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid URL {url:?}: {reason}")]
@@ -98,6 +124,8 @@ pub enum ConfigError {
     Scheme(String),
     #[error("invalid HTTP method {0:?}: use a token such as GET or POST")]
     Method(String),
+    #[error("malformed header {0:?}: expected 'Name: value'")]
+    HeaderSyntax(String),
     #[error("invalid header name {0:?}")]
     HeaderName(String),
     #[error("invalid value for header {0:?}: line breaks and control characters are not allowed")]
@@ -106,28 +134,42 @@ pub enum ConfigError {
     LastEventId,
     #[error("{field} must be at least {min}")]
     TooSmall { field: &'static str, min: u64 },
+    #[error("the read timeout must be 0 (never) or at least {min} ms")]
+    ReadTimeout { min: u64 },
+    #[error("the backoff cap must be at least the reconnection time (or 1000 ms)")]
+    BackoffBelowRetry,
+    #[error("the history cap must be between {min} and {max} records")]
+    HistoryCap { min: usize, max: usize },
 }
 
 impl ConfigError {
-    /// The [`FeedConfig`] field this error is about.
+    /// The [`FeedConfig`] field this error is about (`history_cap` for a history cap).
     pub fn field(&self) -> &'static str {
         match self {
             ConfigError::Url { .. } | ConfigError::Scheme(_) => "url",
             ConfigError::Method(_) => "method",
-            ConfigError::HeaderName(_) | ConfigError::HeaderValue(_) => "headers",
+            ConfigError::HeaderSyntax(_) | ConfigError::HeaderName(_) | ConfigError::HeaderValue(_) => "headers",
             ConfigError::LastEventId => "last_event_id",
             ConfigError::TooSmall { field, .. } => field,
+            ConfigError::ReadTimeout { .. } => "read_timeout_ms",
+            ConfigError::BackoffBelowRetry => "max_backoff_ms",
+            ConfigError::HistoryCap { .. } => "history_cap",
         }
     }
 }
 
 impl FeedConfig {
+    /// The shortest read timeout a person may set ([`FeedConfig::validate_user_settings`]):
+    /// servers send a heartbeat every ~15 s, and a shorter timeout would drop healthy feeds.
+    pub const MIN_READ_TIMEOUT_MS: u64 = 1000;
+
     /// A default config for `url`.
     pub fn new(url: impl Into<String>) -> Self {
         FeedConfig { url: url.into(), ..FeedConfig::default() }
     }
 
-    /// Checks every field; the first problem found is returned.
+    /// Checks every rule the engine needs; the first problem found is returned. The hub calls it
+    /// on every feed, whoever made the config (the app, the CLI, a contract-test harness).
     pub fn validate(&self) -> Result<url::Url, ConfigError> {
         let parsed = url::Url::parse(self.url.trim())
             .map_err(|e| ConfigError::Url { url: self.url.clone(), reason: e.to_string() })?;
@@ -141,12 +183,7 @@ impl FeedConfig {
             return Err(ConfigError::Method(self.method.clone()));
         }
         for h in &self.headers {
-            if reqwest::header::HeaderName::from_bytes(h.name.as_bytes()).is_err() {
-                return Err(ConfigError::HeaderName(h.name.clone()));
-            }
-            if reqwest::header::HeaderValue::from_str(&h.value).is_err() {
-                return Err(ConfigError::HeaderValue(h.name.clone()));
-            }
+            h.check()?;
         }
         if self.last_event_id.contains(['\0', '\r', '\n']) {
             return Err(ConfigError::LastEventId);
@@ -160,7 +197,21 @@ impl FeedConfig {
         if self.connect_timeout_ms < 100 {
             return Err(ConfigError::TooSmall { field: "connect_timeout_ms", min: 100 });
         }
+        if self.max_backoff_ms < self.retry_ms.min(1000) {
+            return Err(ConfigError::BackoffBelowRetry);
+        }
         Ok(parsed)
+    }
+
+    /// [`FeedConfig::validate`], and the rules for settings a person chose (the app's feed editor,
+    /// `feedscope tail`): a read timeout of 0 (never) or at least [`Self::MIN_READ_TIMEOUT_MS`].
+    /// A program that drives the engine (a contract-test harness, a test) may go below.
+    pub fn validate_user_settings(&self) -> Result<url::Url, ConfigError> {
+        let url = self.validate()?;
+        if self.read_timeout_ms != 0 && self.read_timeout_ms < Self::MIN_READ_TIMEOUT_MS {
+            return Err(ConfigError::ReadTimeout { min: Self::MIN_READ_TIMEOUT_MS });
+        }
+        Ok(url)
     }
 
     /// The last event ID the first request sends: `last_event_id`, or else the value of a
@@ -205,6 +256,57 @@ mod tests {
         assert_eq!(bad(|c| c.headers = vec![Header { name: "a b".into(), value: "x".into() }]), "headers");
         assert_eq!(bad(|c| c.headers = vec![Header { name: "a".into(), value: "x\r\ny".into() }]), "headers");
         assert_eq!(bad(|c| c.last_event_id = "a\nb".into()), "last_event_id");
+        assert_eq!(bad(|c| c.connect_timeout_ms = 0), "connect_timeout_ms");
+        assert_eq!(bad(|c| c.max_line_bytes = 10), "max_line_bytes");
+        assert_eq!(bad(|c| c.max_event_bytes = 10), "max_event_bytes");
+        assert_eq!(bad(|c| (c.retry_ms, c.max_backoff_ms) = (3000, 999)), "max_backoff_ms");
+    }
+
+    #[test]
+    fn the_backoff_cap_must_reach_the_reconnection_time_or_a_second() {
+        let ok = |retry_ms, max_backoff_ms| {
+            FeedConfig { retry_ms, max_backoff_ms, ..FeedConfig::new("http://example.test/") }.validate().is_ok()
+        };
+        assert!(ok(20, 20) && ok(500, 500) && ok(3000, 1000) && ok(0, 0) && ok(3_600_000, 60_000));
+        assert!(!ok(20, 19) && !ok(3000, 999) && !ok(1000, 0));
+    }
+
+    #[test]
+    fn a_person_may_set_no_read_timeout_or_one_of_a_second_or_more() {
+        let check = |read_timeout_ms| FeedConfig { read_timeout_ms, ..FeedConfig::new("http://example.test/") };
+        for ms in [0, 1000, 60_000] {
+            assert!(check(ms).validate_user_settings().is_ok(), "{ms}");
+        }
+        for ms in [1, 300, 999] {
+            let e = check(ms).validate_user_settings().unwrap_err();
+            assert_eq!(
+                (e.field(), e.to_string().as_str()),
+                ("read_timeout_ms", "the read timeout must be 0 (never) or at least 1000 ms")
+            );
+            // The engine itself runs with any read timeout (contract-test suites use 200 ms).
+            assert!(check(ms).validate().is_ok(), "{ms}");
+        }
+        let bad_url = FeedConfig { url: "ftp://x/".into(), ..check(0) };
+        assert_eq!(bad_url.validate_user_settings().unwrap_err().field(), "url");
+    }
+
+    #[test]
+    fn headers_parse_like_curl_and_are_checked() {
+        let h = Header::parse("Authorization: Bearer abc").unwrap();
+        assert_eq!((h.name.as_str(), h.value.as_str()), ("Authorization", "Bearer abc"));
+        let h = Header::parse("X-Trace:1").unwrap();
+        assert_eq!((h.name.as_str(), h.value.as_str()), ("X-Trace", "1"));
+        let h = Header::parse("X-Url: http://a:b@c/").unwrap();
+        assert_eq!(h.value, "http://a:b@c/", "split at the first colon");
+        let h = Header::parse("X-Empty:").unwrap();
+        assert_eq!(h.value, "");
+        let e = Header::parse("NoColonHere").unwrap_err();
+        assert_eq!(e, ConfigError::HeaderSyntax("NoColonHere".into()));
+        assert_eq!(e.field(), "headers");
+        assert!(e.to_string().starts_with("malformed header \"NoColonHere\""), "{e}");
+        assert_eq!(Header::parse("a b: x").unwrap_err(), ConfigError::HeaderName("a b".into()));
+        assert_eq!(Header::parse(": x").unwrap_err(), ConfigError::HeaderName("".into()));
+        assert_eq!(Header::parse("a: x\u{7}y").unwrap_err(), ConfigError::HeaderValue("a".into()));
     }
 
     #[test]

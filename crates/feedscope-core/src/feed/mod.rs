@@ -2,7 +2,9 @@
 //! (or, in `persistent` mode, the way a monitoring tool should), as a stream of [`Record`]s.
 
 mod config;
+mod ending;
 mod policy;
+mod response;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,35 +17,25 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ConfigError, FeedConfig, Header, Mode};
+pub use ending::{error_chain, ConnectFailure, Ending, Loss, STOPPED};
 pub use policy::Backoff;
+pub use response::{classify, is_event_stream, is_retryable, Verdict};
 
-use crate::record::{Body, Cause, Record, Timestamp};
+use crate::record::{Body, Record, Timestamp};
 use crate::sse::{Item, Parser};
 
-/// The `closed` reason of a feed the user stopped (its cause is [`Cause::UserStop`]).
-pub const STOPPED: &str = "stopped by the user";
-
-/// Why a feed could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum FeedError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-}
-
-/// What a connection task hands to its owner: records in order, and the body bytes they came from.
+/// Records a connection task emits together, in order, and the body bytes they came from.
 #[derive(Debug, Default)]
-pub struct Batch {
+pub struct Emission {
     pub records: Vec<Record>,
-    /// Response body bytes received since the previous batch.
+    /// Response body bytes received since the previous emission.
     pub bytes: u64,
 }
 
 /// Where a connection task's records go.
 pub trait Sink: Send {
     /// Takes records in order, and the body bytes they came from.
-    fn emit(&mut self, batch: Batch);
+    fn emit(&mut self, emission: Emission);
 
     /// Resolves once what was emitted so far has room downstream. The connection reads no more of
     /// the body until then, so a consumer that is slower than the network slows the server down
@@ -60,23 +52,18 @@ pub struct Control {
     pub restart: Arc<Notify>,
 }
 
-/// Whether the MIME essence of a Content-Type is `text/event-stream` (parameters allowed).
-pub fn is_event_stream(content_type: &str) -> bool {
-    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/event-stream")
-}
-
 /// Runs a feed until it closes (a fatal response, a 204, or `control.cancel`). Event `seq`
 /// numbers continue from `seq`, which is shared so that a restarted feed never reuses one.
 /// The last record emitted is always `closed`.
 pub async fn run(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, control: Control, mut sink: impl Sink) {
-    let closed = |Closing { reason, cause, fatal }: Closing| Batch {
-        records: vec![Record::new(feed.clone(), Timestamp::now(), Body::Closed { reason, cause, fatal })],
+    let closed = |ending: Ending| Emission {
+        records: vec![Record::new(feed.clone(), Timestamp::now(), ending.closed())],
         bytes: 0,
     };
-    let client = match config.validate().map_err(FeedError::from).and_then(|_| build_client(&config)) {
+    let client = match config.validate().map_err(Ending::Config).and_then(|_| build_client(&config)) {
         Ok(c) => c,
-        Err(e) => {
-            sink.emit(closed(Closing { reason: e.to_string(), cause: Cause::Config, fatal: true }));
+        Err(ending) => {
+            sink.emit(closed(ending));
             return;
         }
     };
@@ -89,20 +76,17 @@ pub async fn run(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, contro
         seq,
         attempt: 0,
     };
-    let outcome = tokio::select! {
+    let ending = tokio::select! {
         biased;
-        _ = control.cancel.cancelled() => None,
-        end = conn.run(&control.restart, &mut sink) => Some(end),
+        _ = control.cancel.cancelled() => Ending::UserStop,
+        end = conn.run(&control.restart, &mut sink) => end,
     };
-    match outcome {
-        None => sink.emit(closed(Closing { reason: STOPPED.into(), cause: Cause::UserStop, fatal: false })),
-        Some(closing) => sink.emit(closed(closing)),
-    }
+    sink.emit(closed(ending));
 }
 
 /// One client per distinct TLS/timeout setting, shared by all feeds: building one loads the
 /// system's root certificates, which is too slow to repeat for hundreds of feeds.
-fn build_client(config: &FeedConfig) -> Result<reqwest::Client, FeedError> {
+fn build_client(config: &FeedConfig) -> Result<reqwest::Client, Ending> {
     static CLIENTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<(bool, u64), reqwest::Client>>> =
         std::sync::OnceLock::new();
     let key = (config.insecure, config.connect_timeout_ms);
@@ -118,7 +102,7 @@ fn build_client(config: &FeedConfig) -> Result<reqwest::Client, FeedError> {
         // outlive the runtime that opened it (the client is shared across runtimes).
         .pool_max_idle_per_host(0)
         .build()
-        .map_err(|e| FeedError::Client(error_chain(&e)))?;
+        .map_err(|e| Ending::Client { chain: error_chain(&e) })?;
     clients.insert(key, client.clone());
     Ok(client)
 }
@@ -133,41 +117,34 @@ struct Connection {
     attempt: u32,
 }
 
-/// How one request ended, short of closing the feed.
-enum Ended {
-    /// Reconnect after the policy's delay; `hint` is a server's `Retry-After`.
-    Retry { reason: String, cause: Cause, hint: Option<Duration> },
-    /// Reconnect at once: the user asked for it.
-    Restart,
+/// How one request ended.
+enum Outcome {
+    /// Reconnect: at once for [`Ending::UserRestart`], else after the policy's delay (`hint` is a
+    /// server's `Retry-After`).
+    Reconnect { ending: Ending, hint: Option<Duration> },
+    /// The feed closes for good.
+    Close(Ending),
 }
 
-/// Why the feed closes for good.
-struct Closing {
-    reason: String,
-    cause: Cause,
-    fatal: bool,
-}
-
-impl Closing {
-    fn fatal(reason: String, cause: Cause) -> Self {
-        Closing { reason, cause, fatal: true }
+impl Outcome {
+    fn reconnect(ending: Ending) -> Self {
+        Outcome::Reconnect { ending, hint: None }
     }
 }
 
 impl Connection {
     /// Requests and reconnects until the feed closes, and says why it closed.
-    async fn run(&mut self, restart: &Notify, sink: &mut impl Sink) -> Closing {
+    async fn run(&mut self, restart: &Notify, sink: &mut impl Sink) -> Ending {
         loop {
-            let ended = match self.request(restart, sink).await {
-                Ok(ended) => ended,
-                Err(close) => return close,
+            let (ending, hint) = match self.request(restart, sink).await {
+                Outcome::Reconnect { ending, hint } => (ending, hint),
+                Outcome::Close(ending) => return ending,
             };
-            let (reason, cause, delay) = match ended {
-                Ended::Retry { reason, cause, hint } => (reason, cause, self.backoff.next_delay(hint)),
-                Ended::Restart => ("restart requested".into(), Cause::UserRestart, Duration::ZERO),
+            let delay = match ending {
+                Ending::UserRestart => Duration::ZERO,
+                _ => self.backoff.next_delay(hint),
             };
-            let reconnect_in_ms = delay.as_millis() as u64;
-            sink.emit(self.batch(vec![Body::Disconnected { reason, cause, reconnect_in_ms }], 0));
+            sink.emit(self.emission(vec![ending.disconnected(delay.as_millis() as u64)], 0));
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = restart.notified() => {}
@@ -175,9 +152,9 @@ impl Connection {
         }
     }
 
-    fn batch(&self, bodies: Vec<Body>, bytes: u64) -> Batch {
+    fn emission(&self, bodies: Vec<Body>, bytes: u64) -> Emission {
         let ts = Timestamp::now();
-        Batch { records: bodies.into_iter().map(|b| Record::new(self.feed.clone(), ts, b)).collect(), bytes }
+        Emission { records: bodies.into_iter().map(|b| Record::new(self.feed.clone(), ts, b)).collect(), bytes }
     }
 
     /// The request headers: the user's, as given; `Accept` and `Cache-Control` as a browser sends
@@ -209,11 +186,11 @@ impl Connection {
         h
     }
 
-    /// One request and, if it opens, its whole body. `Err` closes the feed.
-    async fn request(&mut self, restart: &Notify, sink: &mut impl Sink) -> Result<Ended, Closing> {
+    /// One request and, if it opens, its whole body.
+    async fn request(&mut self, restart: &Notify, sink: &mut impl Sink) -> Outcome {
         self.attempt += 1;
         let url = self.config.url.trim().to_owned();
-        sink.emit(self.batch(
+        sink.emit(self.emission(
             vec![Body::Connecting {
                 attempt: self.attempt,
                 url: url.clone(),
@@ -226,146 +203,73 @@ impl Connection {
         if let Some(body) = &self.config.body {
             req = req.body(body.clone());
         }
-        let persistent = self.config.mode == Mode::Persistent;
-        let read_timeout =
-            (self.config.read_timeout_ms > 0).then(|| Duration::from_millis(self.config.read_timeout_ms));
+        let timeout_ms = self.config.read_timeout_ms;
+        let read_timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
         let sent = tokio::select! {
             r = with_timeout(read_timeout, req.send()) => r,
-            _ = restart.notified() => return Ok(Ended::Restart),
+            _ = restart.notified() => return Outcome::reconnect(Ending::UserRestart),
         };
         let resp = match sent {
             Some(Ok(resp)) => resp,
-            Some(Err(e)) => {
-                return Ok(Ended::Retry {
-                    reason: format!("cannot connect to {url}: {}", error_chain(&e)),
-                    cause: Cause::Network,
-                    hint: None,
-                })
-            }
-            None => {
-                return Ok(Ended::Retry {
-                    reason: format!(
-                        "no response from {url} within the {} ms read timeout (a browser would keep waiting)",
-                        self.config.read_timeout_ms
-                    ),
-                    cause: Cause::ReadTimeout,
-                    hint: None,
-                })
-            }
+            Some(Err(e)) => return Outcome::reconnect(Ending::request_failed(&e, &url)),
+            None => return Outcome::reconnect(Ending::NoResponse { timeout_ms }),
         };
-        let status = resp.status();
         let content_type = resp.headers().get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let final_url = resp.url().to_string();
-        let status_text = format!(
-            "HTTP {}{}",
-            status.as_u16(),
-            status.canonical_reason().map(|r| format!(" {r}")).unwrap_or_default()
-        );
-        if status.as_u16() == 204 {
-            return Err(Closing {
-                reason: format!("{status_text} from {final_url}: the server asked the client to stop"),
-                cause: Cause::NoContent,
-                fatal: false,
-            });
-        }
-        if status.as_u16() != 200 {
-            let retryable = status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
-            if persistent && retryable {
+        match classify(resp.status().as_u16(), content_type.as_deref(), self.config.mode) {
+            Verdict::Accept => {}
+            Verdict::Retry(ending) => {
                 let hint = resp.headers().get(RETRY_AFTER).and_then(|v| policy::parse_retry_after(v.to_str().ok()?));
-                return Ok(Ended::Retry {
-                    reason: format!(
-                        "{status_text} from {final_url}; a browser's EventSource would stop here, persistent mode retries"
-                    ),
-                    cause: Cause::HttpStatus,
-                    hint,
-                });
+                return Outcome::Reconnect { ending, hint };
             }
-            // The body of a refusal usually says why ("Client must accept text/event-stream").
-            let said = body_excerpt(resp).await.map(|t| format!("; the server said: \"{t}\"")).unwrap_or_default();
-            return Err(Closing::fatal(
-                format!("{status_text} from {final_url}: only 200 opens an event stream{said}"),
-                Cause::HttpStatus,
-            ));
-        }
-        match content_type.as_deref() {
-            Some(ct) if is_event_stream(ct) => {}
-            Some(ct) => {
-                return Err(Closing::fatal(
-                    format!("{status_text} from {final_url} has Content-Type {ct:?}, not text/event-stream: a browser's EventSource fails here"),
-                    Cause::ContentType,
-                ))
+            Verdict::Close(Ending::Status { code, .. }) => {
+                // The body of a refusal usually says why ("Client must accept text/event-stream").
+                return Outcome::Close(Ending::Status { code, excerpt: body_excerpt(resp).await });
             }
-            None => {
-                return Err(Closing::fatal(
-                    format!("{status_text} from {final_url} has no Content-Type, not text/event-stream: a browser's EventSource fails here"),
-                    Cause::ContentType,
-                ))
-            }
+            Verdict::Close(ending) => return Outcome::Close(ending),
         }
         let headers: BTreeMap<String, String> = resp
             .headers()
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        sink.emit(self.batch(vec![Body::Open { status: 200, headers }], 0));
+        sink.emit(self.emission(vec![Body::Open { status: 200, headers }], 0));
 
         let mut stream = resp.bytes_stream();
-        let ended = loop {
+        let ending = loop {
             let next = tokio::select! {
                 n = with_timeout(read_timeout, stream.next()) => n,
-                _ = restart.notified() => break Ended::Restart,
+                _ = restart.notified() => break Ending::UserRestart,
             };
             match next {
                 Some(Some(Ok(chunk))) => {
                     self.backoff.healthy();
-                    let batch = self.ingest(&chunk);
-                    sink.emit(batch);
+                    let emission = self.ingest(&chunk);
+                    sink.emit(emission);
                     // Backpressure: read on only when the subscribers have room. Time spent here
                     // is the consumer's, so the read timeout does not run meanwhile.
                     tokio::select! {
                         () = sink.room() => {}
-                        _ = restart.notified() => break Ended::Restart,
+                        _ = restart.notified() => break Ending::UserRestart,
                     }
                 }
-                Some(Some(Err(e))) => {
-                    break Ended::Retry {
-                        reason: format!("connection to {final_url} lost: {}", error_chain(&e)),
-                        cause: Cause::Network,
-                        hint: None,
-                    }
-                }
-                Some(None) => {
-                    break Ended::Retry {
-                        reason: format!("{final_url} ended the stream"),
-                        cause: Cause::EndOfStream,
-                        hint: None,
-                    }
-                }
-                None => {
-                    break Ended::Retry {
-                        reason: format!(
-                            "no data from {final_url} for {} ms (read timeout; a browser would keep waiting)",
-                            self.config.read_timeout_ms
-                        ),
-                        cause: Cause::ReadTimeout,
-                        hint: None,
-                    }
-                }
+                Some(Some(Err(e))) => break Ending::body_failed(&e),
+                Some(None) => break Ending::EndOfStream,
+                None => break Ending::ReadTimeout { timeout_ms },
             }
         };
         self.parser.end_of_body();
-        Ok(ended)
+        Outcome::reconnect(ending)
     }
 
     /// Parses one read into records; `retry:` takes effect here, before anything else can happen.
-    fn ingest(&mut self, chunk: &[u8]) -> Batch {
+    fn ingest(&mut self, chunk: &[u8]) -> Emission {
         let ts = Timestamp::now();
-        // Sized for small events, so a burst's batch rarely grows.
+        // Sized for small events, so a burst's emission rarely grows.
         let mut records = Vec::with_capacity(chunk.len() / 64 + 1);
         let feed = &self.feed;
         let seq = &self.seq;
         let backoff = &mut self.backoff;
-        self.parser.feed(chunk, &mut |item| {
+        self.parser.push(chunk, &mut |item| {
             let body = match item {
                 Item::Event { event_type, id, data } => {
                     Body::Event { seq: seq.fetch_add(1, Ordering::Relaxed) + 1, event_type, id, data }
@@ -384,7 +288,7 @@ impl Connection {
             };
             records.push(Record::new(feed.clone(), ts, body));
         });
-        Batch { records, bytes: chunk.len() as u64 }
+        Emission { records, bytes: chunk.len() as u64 }
     }
 }
 
@@ -414,19 +318,4 @@ async fn with_timeout<F: std::future::Future>(t: Option<Duration>, f: F) -> Opti
         Some(t) => tokio::time::timeout(t, f).await.ok(),
         None => Some(f.await),
     }
-}
-
-/// An error and its causes on one line: reqwest's top-level message alone rarely says what failed.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(cause) = src {
-        let c = cause.to_string();
-        if !s.contains(&c) {
-            s.push_str(": ");
-            s.push_str(&c);
-        }
-        src = cause.source();
-    }
-    s
 }

@@ -52,7 +52,7 @@ impl Oversize {
     }
 }
 
-/// Incremental parser for one event source. Feed it each response body with [`Parser::feed`],
+/// Incremental parser for one event source. Push each response body into it with [`Parser::push`],
 /// then [`Parser::end_of_body`]; the last event ID survives from one body to the next, as it does
 /// across an `EventSource`'s reconnections.
 #[derive(Debug)]
@@ -115,7 +115,7 @@ impl Parser {
     }
 
     /// Parses one read of the body, reporting every completed item to `sink`.
-    pub fn feed(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item)) {
+    pub fn push(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item)) {
         if let Some(matched) = self.bom_matched {
             let mut m = matched;
             let mut i = 0;
@@ -133,11 +133,11 @@ impl Parser {
             } else {
                 // Not a BOM after all: the bytes matched so far are ordinary input.
                 self.bom_matched = None;
-                self.feed_lines(&BOM[..m], sink);
+                self.push_lines(&BOM[..m], sink);
                 chunk = &chunk[i..];
             }
         }
-        self.feed_lines(chunk, sink);
+        self.push_lines(chunk, sink);
     }
 
     /// The body ended: discard the unterminated line and block (they are never dispatched) and
@@ -164,7 +164,7 @@ impl Parser {
         self.block_damaged = false;
     }
 
-    fn feed_lines(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item)) {
+    fn push_lines(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item)) {
         if self.skip_lf && !chunk.is_empty() {
             self.skip_lf = false;
             if chunk[0] == b'\n' {
@@ -321,7 +321,7 @@ fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 pub fn parse_all(body: &[u8], limits: Limits) -> (Vec<Item>, Arc<str>) {
     let mut parser = Parser::new(limits);
     let mut items = Vec::new();
-    parser.feed(body, &mut |item| items.push(item));
+    parser.push(body, &mut |item| items.push(item));
     parser.end_of_body();
     (items, parser.last_event_id().clone())
 }

@@ -1,19 +1,17 @@
-//! Test helpers: start a router on a loopback port and read its event stream with reqwest.
-
-#![allow(dead_code)] // each test file uses its own subset
+//! A server's router on a loopback port, and its event stream read with reqwest and the core's
+//! parser, the way a reconnecting client reads it.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use feedscope_core::sse::{Item, Limits, Parser};
 use feedscope_server::{serve, Server};
 use futures_util::StreamExt;
 
-/// Guards against a hung server; never a timing assertion.
-pub const HANG_GUARD: Duration = Duration::from_secs(20);
+use crate::{events, HANG_GUARD};
 
-pub async fn start(router: Router) -> Server {
+/// Serves `router` on a free port of 127.0.0.1.
+pub async fn serve_loopback(router: Router) -> Server {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
     serve(addr, router).await.expect("bind a loopback port")
 }
@@ -38,16 +36,6 @@ impl Fetched {
     }
 }
 
-pub fn events(items: &[Item]) -> Vec<(String, String, String)> {
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Event { event_type, id, data } => Some((event_type.to_string(), id.to_string(), data.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 /// GETs `url` and parses the body until `done(items)` holds or the body ends.
 pub async fn fetch_until(url: &str, last_event_id: Option<&str>, done: impl Fn(&[Item]) -> bool) -> Fetched {
     let mut request = reqwest::Client::new().get(url).header("accept", "text/event-stream");
@@ -64,7 +52,7 @@ pub async fn fetch_until(url: &str, last_event_id: Option<&str>, done: impl Fn(&
     let mut ended = false;
     while !done(&items) {
         match tokio::time::timeout(HANG_GUARD, body.next()).await.expect("server keeps sending") {
-            Some(Ok(chunk)) => parser.feed(&chunk, &mut |item| items.push(item)),
+            Some(Ok(chunk)) => parser.push(&chunk, &mut |item| items.push(item)),
             Some(Err(_)) | None => {
                 ended = true;
                 break;
@@ -76,7 +64,8 @@ pub async fn fetch_until(url: &str, last_event_id: Option<&str>, done: impl Fn(&
 
 /// GETs `url` until `count` events have arrived or the body ends.
 pub async fn fetch_events(url: &str, last_event_id: Option<&str>, count: usize) -> Fetched {
-    fetch_until(url, last_event_id, |items| events(items).len() >= count).await
+    fetch_until(url, last_event_id, |items| items.iter().filter(|i| matches!(i, Item::Event { .. })).count() >= count)
+        .await
 }
 
 /// GETs `url` and reads the whole body.

@@ -9,41 +9,12 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::state::FeedEntry;
+use crate::saved::SavedDoc;
 
 /// The store file's name inside the app data dir.
 pub const STORE_FILE: &str = "feedscope.json";
-
-/// What the app keeps between runs. Stored as top-level keys of the plugin's store.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct Doc {
-    pub feeds: Vec<FeedEntry>,
-    /// Window preferences, owned by the UI (opaque here).
-    pub settings: Value,
-    /// False once the user deleted the demo feed.
-    pub demo_removed: bool,
-}
-
-impl Doc {
-    /// Reads the plugin's top-level keys back into a document.
-    pub fn from_map(get: impl Fn(&str) -> Option<Value>) -> Result<Doc, String> {
-        let mut doc = Doc::default();
-        if let Some(v) = get("feeds") {
-            doc.feeds = serde_json::from_value(v).map_err(|e| format!("feeds: {e}"))?;
-        }
-        doc.settings = get("settings").unwrap_or(Value::Null);
-        doc.demo_removed = get("demo_removed").and_then(|v| v.as_bool()).unwrap_or(false);
-        Ok(doc)
-    }
-
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("doc serializes")
-    }
-}
 
 pub fn backup_path(file: &Path) -> PathBuf {
     with_suffix(file, ".last-good")
@@ -59,7 +30,7 @@ fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
 fn check(bytes: &[u8]) -> Result<(), String> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let obj = v.as_object().ok_or("not a JSON object")?;
-    Doc::from_map(|k| obj.get(k).cloned()).map(|_| ())
+    SavedDoc::from_map(|k| obj.get(k).cloned()).map(|_| ())
 }
 
 /// Saves the document as the store file (the JSON object the plugin reads), then as its last good
@@ -174,19 +145,15 @@ pub fn guard(file: &Path) -> Option<String> {
 /// in the middle of a save.
 pub const TEST_SAVE_LOOP: &str = "FEEDSCOPE_TEST_SAVE_LOOP";
 
-pub fn test_save_loop<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
-    use tauri::Manager;
+/// Starts the loop of [`TEST_SAVE_LOOP`] when the variable is set.
+pub fn test_save_loop(state: std::sync::Arc<crate::state::AppState>) {
     if std::env::var_os(TEST_SAVE_LOOP).is_none() {
         return;
     }
-    let state = app.state::<crate::state::AppState>();
-    let feeds: Vec<Value> =
-        state.list().iter().map(|f| serde_json::json!({"id": f.entry.id, "url": f.entry.config.url})).collect();
+    let feeds: Vec<Value> = state.list().iter().map(|f| serde_json::json!({"id": f.id, "url": f.config.url})).collect();
     let notices = state.notices.lock().expect("lock").clone();
     println!("feedscope-test-start {}", serde_json::json!({ "feeds": feeds, "notices": notices }));
-    let app = app.clone();
     std::thread::spawn(move || {
-        let state = app.state::<crate::state::AppState>();
         for n in 1u64.. {
             let mut s = state.settings();
             if !s.is_object() {
@@ -251,7 +218,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join(STORE_FILE);
         fs::write(&f, br#"{"feeds":[]}"#).unwrap();
-        let doc = Doc { demo_removed: true, ..Doc::default() }.to_value();
+        let doc = SavedDoc { demo_removed: true, ..SavedDoc::default() }.to_value();
         save(&f, &doc).unwrap();
         let back: Value = serde_json::from_slice(&fs::read(&f).unwrap()).unwrap();
         assert_eq!(back, doc);

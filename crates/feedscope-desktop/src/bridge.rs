@@ -1,42 +1,59 @@
-//! The one live link to the window: records from the hub are coalesced into a [`Batch`] at most
-//! every [`BATCH_INTERVAL`] (state and counters of the feeds that changed, plus their newest rows),
-//! so the window never gets a message per event.
+//! The one live link to the window: what changed in the hub is coalesced into a [`LiveUpdate`] at
+//! most every [`UPDATE_INTERVAL`] (the list of feeds when it changed; state, counters and newest
+//! rows of the feeds that got records), so the window never gets a message per event and never
+//! has to ask for the list after an action.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use feedscope_core::{FeedStats, Hub, Timestamp};
+use feedscope_core::text::visible;
+use feedscope_core::{FeedInfo, FeedStats, Hub, Timestamp};
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::rows::Row;
 
-pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+pub const UPDATE_INTERVAL: Duration = Duration::from_millis(50);
 /// Every feed's counters (rates, countdowns, stopped feeds) are refreshed at least this often,
 /// including feeds that are quiet while another one is busy.
 const IDLE_REFRESH: Duration = Duration::from_millis(1000);
-/// Newest rows sent per feed and batch; enough to fill a followed table without a query.
+/// Newest rows sent per feed and update; enough to fill a followed table without a query.
 pub const TAIL_ROWS: usize = 120;
 
-#[derive(Debug, Serialize)]
-pub struct FeedUpdate {
+/// One feed's news in a [`LiveUpdate`].
+#[derive(Debug, Serialize, TS)]
+pub struct FeedChange {
     pub id: String,
-    pub running: bool,
     pub stats: FeedStats,
-    /// The newest rows of the feed, oldest first (may be fewer than arrived since the last batch).
+    /// Server-sent values of the stats, made safe to show ([`visible`]).
+    pub shown: StatsShown,
+    /// The newest rows of the feed, oldest first (may be fewer than arrived since the last update).
     pub tail: Vec<Row>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Batch {
-    pub n: u64,
-    pub feeds: Vec<FeedUpdate>,
-    /// Records this batch stands for (for the window's own throughput display).
+#[derive(Debug, Serialize, TS)]
+pub struct StatsShown {
+    pub last_event_id: String,
+    /// The response headers, sorted by name.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What the window's one Channel carries.
+#[derive(Debug, Serialize, TS)]
+pub struct LiveUpdate {
+    /// Counts the updates sent, from 1.
+    pub serial: u64,
+    /// Every feed, in order, when the list changed (a feed added, removed, renamed, reconfigured,
+    /// started or stopped; and in the bridge's first update). A window gets the list from `init`.
+    pub listing: Option<Vec<FeedInfo>>,
+    pub feeds: Vec<FeedChange>,
+    /// Records this update stands for (for the window's own throughput display).
     pub records: u64,
 }
 
-/// Builds the update of one feed: its stats and newest rows, read under one lock.
-pub fn feed_update(hub: &Hub, id: &str, tail: usize) -> Option<FeedUpdate> {
+/// Builds the change of one feed: its stats and newest rows, read under one lock.
+pub fn feed_change(hub: &Hub, id: &str, tail: usize) -> Option<FeedChange> {
     let (stats, rows) = hub
         .with_history(id, |h| {
             let stats = h.stats(Timestamp::now());
@@ -45,18 +62,20 @@ pub fn feed_update(hub: &Hub, id: &str, tail: usize) -> Option<FeedUpdate> {
             (stats, rows)
         })
         .ok()?;
-    Some(FeedUpdate { id: id.to_owned(), running: hub.is_running(id), stats, tail: rows })
+    let headers = stats.headers.iter().map(|(k, v)| (visible(k), visible(v))).collect();
+    let shown = StatsShown { last_event_id: visible(&stats.last_event_id), headers };
+    Some(FeedChange { id: id.to_owned(), stats, shown, tail: rows })
 }
 
 /// Runs until `send` fails (the window is gone) or the hub is dropped.
-pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool) {
+pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(LiveUpdate) -> bool) {
     // A watch, not a subscription: the window reads rows from the histories, so it needs only
     // to know which feeds changed, and it never holds a feed back.
     let watch = match hub.upgrade() {
         Some(h) => h.watch(),
         None => return,
     };
-    let mut n = 0u64;
+    let mut serial = 0u64;
     // The first batch carries every feed, so the window starts complete.
     let mut first = true;
     let mut refreshed_all = tokio::time::Instant::now();
@@ -66,13 +85,14 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
         }
         let Some(hub) = hub.upgrade() else { return };
         let mut all = first;
+        let listing = (watch.take_listing() || first).then(|| hub.list());
         let mut records = 0u64;
         let mut changed: BTreeMap<Arc<str>, usize> = BTreeMap::new();
         for (feed, count) in watch.take() {
             records += count;
             changed.insert(feed, count as usize);
         }
-        // A quiet second, or a second since every feed was last sent: refresh every feed (rates
+        // A quiet second (or only the list changed), or a second since every feed was last sent: refresh every feed (rates
         // decay, countdowns, stopped feeds). Not only when all are quiet: a busy feed would
         // otherwise freeze the others' figures (a finished burst showing its last rate forever).
         if changed.is_empty() || refreshed_all.elapsed() >= IDLE_REFRESH {
@@ -83,20 +103,20 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(Batch) -> bool)
         }
         let ids: BTreeSet<Arc<str>> =
             if all { hub.ids().into_iter().collect() } else { changed.keys().cloned().collect() };
-        let feeds: Vec<FeedUpdate> = ids
+        let feeds: Vec<FeedChange> = ids
             .iter()
             .filter_map(|id| {
                 let arrived = changed.get(id).copied().unwrap_or(0);
-                feed_update(&hub, id, arrived.min(TAIL_ROWS))
+                feed_change(&hub, id, arrived.min(TAIL_ROWS))
             })
             .collect();
         drop(hub);
-        n += 1;
+        serial += 1;
         first = false;
-        if !send(Batch { n, feeds, records }) {
+        if !send(LiveUpdate { serial, listing, feeds, records }) {
             return;
         }
-        tokio::time::sleep(BATCH_INTERVAL).await;
+        tokio::time::sleep(UPDATE_INTERVAL).await;
     }
 }
 

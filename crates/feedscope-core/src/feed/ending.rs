@@ -1,0 +1,463 @@
+//! Why a connection ended or a feed closed, as facts. A record's `cause` (for programs), `reason`
+//! (short, for people) and `detail` (the full story) are all rendered from one [`Ending`].
+
+use std::error::Error as StdError;
+use std::io;
+
+use super::config::ConfigError;
+use crate::record::{Body, Cause};
+use crate::text;
+
+/// The `closed` reason of a feed the user stopped (its cause is [`Cause::UserStop`]).
+pub const STOPPED: &str = "stopped by the user";
+
+/// Characters of a refused response's body quoted in the reason; the detail has all of it.
+const EXCERPT_CHARS: usize = 100;
+
+/// Why a connection ended (a `disconnected` record) or a feed closed (a `closed` record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// No connection could be made to `host:port`. `chain` is the error and its causes.
+    ConnectFailed { host: String, port: u16, kind: ConnectFailure, chain: String },
+    /// Redirects could not be followed: a loop, too many, a bad `Location`.
+    Redirect { chain: String },
+    /// The request went out, and no response came within the read timeout.
+    NoResponse { timeout_ms: u64 },
+    /// A status other than 200 and 204. `excerpt` is the start of the body, on one line, read
+    /// when the feed closes on it (a refusal usually says why).
+    Status { code: u16, excerpt: Option<String> },
+    /// A 200 whose Content-Type is not `text/event-stream`; `None` when there was none.
+    ContentType { got: Option<String> },
+    /// 204 No Content: the server asked the client to stop.
+    NoContent,
+    /// The connection broke after it was made, before or during the response body.
+    Lost { kind: Loss, chain: String },
+    /// The server ended the response body.
+    EndOfStream,
+    /// No byte of the body arrived within the read timeout.
+    ReadTimeout { timeout_ms: u64 },
+    /// The user asked for a reconnection now.
+    UserRestart,
+    /// The user stopped the feed.
+    UserStop,
+    /// The feed's settings were refused.
+    Config(ConfigError),
+    /// The HTTP client could not be built; `chain` is the error and its causes.
+    Client { chain: String },
+}
+
+/// Why a connection could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// Nothing listens there: the host answered with a reset.
+    Refused,
+    /// The host name did not resolve.
+    Dns,
+    /// The connect timeout passed.
+    Timeout,
+    /// The TLS handshake failed (a bad certificate, or no TLS on that port).
+    Tls,
+    Other,
+}
+
+/// How an established connection broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// The peer (or something in between) reset the connection.
+    Reset,
+    /// The connection closed in the middle of the response (a body shorter than announced, a
+    /// chunked body without its last chunk).
+    CutShort,
+    Other,
+}
+
+impl Ending {
+    /// The stable code written as the record's `cause`.
+    pub fn cause(&self) -> Cause {
+        match self {
+            Ending::ConnectFailed { .. } | Ending::Lost { .. } => Cause::Network,
+            Ending::Redirect { .. } => Cause::Redirect,
+            Ending::NoResponse { .. } | Ending::ReadTimeout { .. } => Cause::ReadTimeout,
+            Ending::Status { .. } => Cause::HttpStatus,
+            Ending::ContentType { .. } => Cause::ContentType,
+            Ending::NoContent => Cause::NoContent,
+            Ending::EndOfStream => Cause::EndOfStream,
+            Ending::UserRestart => Cause::UserRestart,
+            Ending::UserStop => Cause::UserStop,
+            Ending::Config(_) | Ending::Client { .. } => Cause::Config,
+        }
+    }
+
+    /// One short, plain sentence for people (the record's `reason`).
+    pub fn reason(&self) -> String {
+        match self {
+            Ending::ConnectFailed { host, port, kind, .. } => match kind {
+                ConnectFailure::Refused => format!("connection refused by {host}:{port}"),
+                ConnectFailure::Dns => format!("cannot resolve the host name {host}"),
+                ConnectFailure::Timeout => format!("no connection to {host}:{port} (connect timeout)"),
+                ConnectFailure::Tls => format!("TLS handshake with {host}:{port} failed"),
+                ConnectFailure::Other => format!("cannot connect to {host}:{port}"),
+            },
+            Ending::Redirect { .. } => "cannot follow the redirects".into(),
+            Ending::NoResponse { timeout_ms } => {
+                format!("no response within {} (read timeout)", text::human_ms(*timeout_ms))
+            }
+            Ending::Status { code, excerpt } => {
+                let mut s = status_line(*code);
+                if let Some(t) = excerpt {
+                    s.push_str(": ");
+                    s.push_str(&text::one_line(t, EXCERPT_CHARS));
+                }
+                s
+            }
+            Ending::ContentType { got: Some(ct) } => {
+                format!("content type {}, not text/event-stream", text::one_line(ct, EXCERPT_CHARS))
+            }
+            Ending::ContentType { got: None } => "no content type, not text/event-stream".into(),
+            Ending::NoContent => "HTTP 204 No Content: the server asked to stop".into(),
+            Ending::Lost { kind, .. } => match kind {
+                Loss::Reset => "connection lost: reset".into(),
+                Loss::CutShort => "connection lost: the response was cut short".into(),
+                Loss::Other => "connection lost".into(),
+            },
+            Ending::EndOfStream => "the server ended the stream".into(),
+            Ending::ReadTimeout { timeout_ms } => {
+                format!("no data for {} (read timeout)", text::human_ms(*timeout_ms))
+            }
+            Ending::UserRestart => "restarted by the user".into(),
+            Ending::UserStop => STOPPED.into(),
+            Ending::Config(e) => e.to_string(),
+            Ending::Client { .. } => "cannot build the HTTP client".into(),
+        }
+    }
+
+    /// The full story for whoever digs (the record's `detail`): the error chain of a network
+    /// failure, a refusal's body when the reason had to cut it; empty when the reason says it all.
+    pub fn detail(&self) -> String {
+        match self {
+            Ending::ConnectFailed { chain, .. }
+            | Ending::Redirect { chain }
+            | Ending::Lost { chain, .. }
+            | Ending::Client { chain } => chain.clone(),
+            Ending::Status { excerpt: Some(t), .. } if t.chars().count() > EXCERPT_CHARS => t.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// Whether a feed that closes here closed on a failure (`fatal`): every ending but a user's
+    /// stop and a server's 204.
+    pub fn is_failure(&self) -> bool {
+        !matches!(self, Ending::UserStop | Ending::NoContent)
+    }
+
+    /// The `disconnected` record of this ending, with the reconnection delay scheduled.
+    pub fn disconnected(&self, reconnect_in_ms: u64) -> Body {
+        Body::Disconnected { reason: self.reason(), cause: self.cause(), reconnect_in_ms, detail: self.detail() }
+    }
+
+    /// The `closed` record of this ending.
+    pub fn closed(&self) -> Body {
+        Body::Closed { reason: self.reason(), cause: self.cause(), fatal: self.is_failure(), detail: self.detail() }
+    }
+
+    /// A request that got no response: why, from the error's kind and causes. `url` is the one
+    /// requested (the error names the hop that failed, after redirects, when it knows it).
+    pub(super) fn request_failed(e: &reqwest::Error, url: &str) -> Ending {
+        let chain = error_chain(e);
+        if e.is_redirect() {
+            return Ending::Redirect { chain };
+        }
+        if !e.is_connect() && !e.is_timeout() {
+            // Connected, then lost before the response headers.
+            return Ending::Lost { kind: loss(e), chain };
+        }
+        let target = e.url().cloned().or_else(|| url::Url::parse(url).ok());
+        let host = target.as_ref().and_then(|u| u.host_str()).unwrap_or("").to_owned();
+        let port = target.as_ref().and_then(url::Url::port_or_known_default).unwrap_or(0);
+        Ending::ConnectFailed { host, port, kind: connect_failure(e), chain }
+    }
+
+    /// The response body broke off.
+    pub(super) fn body_failed(e: &reqwest::Error) -> Ending {
+        Ending::Lost { kind: loss(e), chain: error_chain(e) }
+    }
+}
+
+/// `HTTP 503 Service Unavailable` (or just `HTTP 599` for a code with no standard name).
+fn status_line(code: u16) -> String {
+    match reqwest::StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason()) {
+        Some(name) => format!("HTTP {code} {name}"),
+        None => format!("HTTP {code}"),
+    }
+}
+
+/// The errors in `e`'s chain, `e` first.
+fn chain_of<'a>(e: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(e), |&e| e.source())
+}
+
+/// The kinds of the I/O errors in `e`'s chain, outermost first. An `io::Error` that wraps
+/// another shows the inner one's text but not the error itself as its source, so those are
+/// unwrapped here.
+fn io_kinds(e: &reqwest::Error) -> Vec<io::ErrorKind> {
+    let mut kinds = Vec::new();
+    for err in chain_of(e) {
+        let mut io = err.downcast_ref::<io::Error>();
+        while let Some(x) = io {
+            kinds.push(x.kind());
+            io = x.get_ref().and_then(|inner| inner.downcast_ref::<io::Error>());
+        }
+    }
+    kinds
+}
+
+fn connect_failure(e: &reqwest::Error) -> ConnectFailure {
+    // hyper-util's connector labels a failed name lookup "dns error" and exposes no type for it;
+    // the label is the library's constant, matched whole.
+    if chain_of(e).any(|e| e.to_string() == "dns error") {
+        return ConnectFailure::Dns;
+    }
+    let kinds = io_kinds(e);
+    if kinds.contains(&io::ErrorKind::ConnectionRefused) {
+        ConnectFailure::Refused
+    } else if kinds.contains(&io::ErrorKind::TimedOut) || e.is_timeout() {
+        ConnectFailure::Timeout
+    } else if kinds.contains(&io::ErrorKind::InvalidData) {
+        // tokio-rustls reports every failed handshake (a certificate refused, no TLS on the
+        // port) as InvalidData; nothing else on the way to a connection does.
+        ConnectFailure::Tls
+    } else {
+        ConnectFailure::Other
+    }
+}
+
+fn loss(e: &reqwest::Error) -> Loss {
+    let kinds = io_kinds(e);
+    let any = |k: &[io::ErrorKind]| kinds.iter().any(|x| k.contains(x));
+    if any(&[io::ErrorKind::ConnectionReset, io::ErrorKind::ConnectionAborted, io::ErrorKind::BrokenPipe]) {
+        Loss::Reset
+    } else if any(&[io::ErrorKind::UnexpectedEof]) {
+        Loss::CutShort
+    } else {
+        Loss::Other
+    }
+}
+
+/// An error and its causes on one line: reqwest's top-level message alone rarely says what failed.
+pub fn error_chain(e: &dyn StdError) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connect(kind: ConnectFailure) -> Ending {
+        Ending::ConnectFailed { host: "127.0.0.1".into(), port: 9, kind, chain: "tcp connect error".into() }
+    }
+
+    #[test]
+    fn each_ending_has_its_cause_reason_and_detail() {
+        let lost = |kind| Ending::Lost { kind, chain: "error decoding response body".into() };
+        let long = "x".repeat(150);
+        let table: Vec<(Ending, Cause, &str, String)> = vec![
+            (
+                connect(ConnectFailure::Refused),
+                Cause::Network,
+                "connection refused by 127.0.0.1:9",
+                "tcp connect error".into(),
+            ),
+            (
+                connect(ConnectFailure::Dns),
+                Cause::Network,
+                "cannot resolve the host name 127.0.0.1",
+                "tcp connect error".into(),
+            ),
+            (
+                connect(ConnectFailure::Timeout),
+                Cause::Network,
+                "no connection to 127.0.0.1:9 (connect timeout)",
+                "tcp connect error".into(),
+            ),
+            (
+                connect(ConnectFailure::Tls),
+                Cause::Network,
+                "TLS handshake with 127.0.0.1:9 failed",
+                "tcp connect error".into(),
+            ),
+            (
+                connect(ConnectFailure::Other),
+                Cause::Network,
+                "cannot connect to 127.0.0.1:9",
+                "tcp connect error".into(),
+            ),
+            (
+                Ending::Redirect { chain: "too many redirects".into() },
+                Cause::Redirect,
+                "cannot follow the redirects",
+                "too many redirects".into(),
+            ),
+            (
+                Ending::NoResponse { timeout_ms: 300 },
+                Cause::ReadTimeout,
+                "no response within 300 ms (read timeout)",
+                String::new(),
+            ),
+            (
+                Ending::Status { code: 503, excerpt: None },
+                Cause::HttpStatus,
+                "HTTP 503 Service Unavailable",
+                String::new(),
+            ),
+            (
+                Ending::Status { code: 406, excerpt: Some("nope".into()) },
+                Cause::HttpStatus,
+                "HTTP 406 Not Acceptable: nope",
+                String::new(),
+            ),
+            (Ending::Status { code: 599, excerpt: None }, Cause::HttpStatus, "HTTP 599", String::new()),
+            (
+                Ending::ContentType { got: Some("text/html".into()) },
+                Cause::ContentType,
+                "content type text/html, not text/event-stream",
+                String::new(),
+            ),
+            (
+                Ending::ContentType { got: None },
+                Cause::ContentType,
+                "no content type, not text/event-stream",
+                String::new(),
+            ),
+            (Ending::NoContent, Cause::NoContent, "HTTP 204 No Content: the server asked to stop", String::new()),
+            (lost(Loss::Reset), Cause::Network, "connection lost: reset", "error decoding response body".into()),
+            (
+                lost(Loss::CutShort),
+                Cause::Network,
+                "connection lost: the response was cut short",
+                "error decoding response body".into(),
+            ),
+            (lost(Loss::Other), Cause::Network, "connection lost", "error decoding response body".into()),
+            (Ending::EndOfStream, Cause::EndOfStream, "the server ended the stream", String::new()),
+            (
+                Ending::ReadTimeout { timeout_ms: 30_000 },
+                Cause::ReadTimeout,
+                "no data for 30.0 s (read timeout)",
+                String::new(),
+            ),
+            (Ending::UserRestart, Cause::UserRestart, "restarted by the user", String::new()),
+            (Ending::UserStop, Cause::UserStop, "stopped by the user", String::new()),
+            (
+                Ending::Config(ConfigError::LastEventId),
+                Cause::Config,
+                "the last event ID cannot contain NUL, CR or LF",
+                String::new(),
+            ),
+            (
+                Ending::Client { chain: "no roots".into() },
+                Cause::Config,
+                "cannot build the HTTP client",
+                "no roots".into(),
+            ),
+        ];
+        for (ending, cause, reason, detail) in table {
+            assert_eq!(
+                (ending.cause(), ending.reason(), ending.detail()),
+                (cause, reason.to_string(), detail),
+                "{ending:?}"
+            );
+        }
+        let e = Ending::Status { code: 500, excerpt: Some(long.clone()) };
+        assert_eq!(e.reason(), format!("HTTP 500 Internal Server Error: {}…", &long[..EXCERPT_CHARS]));
+        assert_eq!(e.detail(), long, "the detail keeps what the reason cut");
+    }
+
+    #[test]
+    fn server_text_in_a_reason_is_made_visible() {
+        let e = Ending::Status { code: 400, excerpt: Some("bad\u{1b}[2J\nrequest".into()) };
+        assert_eq!(e.reason(), "HTTP 400 Bad Request: bad\\x1b[2J⏎request");
+        let e = Ending::ContentType { got: Some("text/html\r".into()) };
+        assert_eq!(e.reason(), "content type text/html\\r, not text/event-stream");
+    }
+
+    #[test]
+    fn only_a_user_stop_and_a_204_close_without_failure() {
+        assert!(!Ending::UserStop.is_failure());
+        assert!(!Ending::NoContent.is_failure());
+        for e in [Ending::Status { code: 404, excerpt: None }, Ending::ContentType { got: None }, Ending::EndOfStream] {
+            assert!(e.is_failure(), "{e:?}");
+        }
+        assert_eq!(
+            Ending::NoContent.closed(),
+            Body::Closed {
+                reason: "HTTP 204 No Content: the server asked to stop".into(),
+                cause: Cause::NoContent,
+                fatal: false,
+                detail: String::new(),
+            }
+        );
+        assert_eq!(
+            connect(ConnectFailure::Refused).disconnected(20),
+            Body::Disconnected {
+                reason: "connection refused by 127.0.0.1:9".into(),
+                cause: Cause::Network,
+                reconnect_in_ms: 20,
+                detail: "tcp connect error".into(),
+            }
+        );
+    }
+
+    async fn send_error(url: &str) -> reqwest::Error {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .expect("client");
+        client.get(url).send().await.expect_err("the request fails")
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_named_with_host_and_port() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/");
+        let e = Ending::request_failed(&send_error(&url).await, &url);
+        let Ending::ConnectFailed { host, port: p, kind, chain } = &e else { panic!("{e:?}") };
+        assert_eq!((host.as_str(), *p, *kind), ("127.0.0.1", port, ConnectFailure::Refused));
+        assert!(chain.contains("Connection refused") || chain.contains("refused"), "{chain}");
+        assert_eq!(e.reason(), format!("connection refused by 127.0.0.1:{port}"));
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_a_dns_failure() {
+        // `.invalid` never resolves (RFC 6761).
+        let url = "http://feedscope-no-such-host.invalid/";
+        let e = Ending::request_failed(&send_error(url).await, url);
+        assert!(matches!(e, Ending::ConnectFailed { kind: ConnectFailure::Dns, .. }), "{e:?}");
+        assert_eq!(e.reason(), "cannot resolve the host name feedscope-no-such-host.invalid");
+    }
+
+    #[tokio::test]
+    async fn no_tls_on_the_port_is_a_tls_failure() {
+        // A plain TCP listener that answers the TLS hello with HTTP.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+            }
+        });
+        let url = format!("https://127.0.0.1:{port}/");
+        let e = Ending::request_failed(&send_error(&url).await, &url);
+        assert!(matches!(e, Ending::ConnectFailed { kind: ConnectFailure::Tls, .. }), "{e:?}");
+    }
+}

@@ -1,0 +1,158 @@
+//! What the window is sent about records: a compact row per record for the table (its text made
+//! safe to show by the engine's one text rendering), and the full record for the detail pane.
+
+use std::sync::Arc;
+
+use feedscope_core::text::{one_line, summary, visible};
+use feedscope_core::{Body, Kind, Record};
+use serde::Serialize;
+use serde_json::Value;
+use ts_rs::TS;
+
+/// Characters of data shown in the one-line preview.
+const PREVIEW_CHARS: usize = 240;
+
+/// One table row.
+#[derive(Debug, Clone, Serialize, PartialEq, TS)]
+pub struct Row {
+    /// The record's index in the feed's timeline (stable while retained; `get_record` takes it).
+    pub index: u64,
+    pub kind: Kind,
+    /// Milliseconds since the Unix epoch; the window formats it in local time.
+    pub ts: i64,
+    /// Events only: the event's number in the feed, from 1, never reused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub seq: Option<u64>,
+    /// Events only, like `event_id`: made safe to show ([`one_line`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub event_type: Option<String>,
+    /// The SSE `id:` in force for the event (the Last-Event-ID a reconnection would send).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub event_id: Option<String>,
+    /// Bytes of data (events, comments) or of the record's text.
+    pub size: usize,
+    /// One line, control characters replaced by visible symbols.
+    pub text: String,
+}
+
+impl Row {
+    pub fn new(index: u64, r: &Record) -> Row {
+        let (seq, event_type, event_id, size) = match &r.body {
+            Body::Event { seq, event_type, id, data } => {
+                (Some(*seq), Some(one_line(event_type, PREVIEW_CHARS)), Some(one_line(id, PREVIEW_CHARS)), data.len())
+            }
+            Body::Comment { text } => (None, None, None, text.len()),
+            _ => (None, None, None, 0),
+        };
+        let text = one_line(&summary(&r.body), PREVIEW_CHARS);
+        Row { index, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, event_id, size, text }
+    }
+}
+
+/// The full record behind a row, for the detail pane.
+#[derive(Debug, Serialize, TS)]
+pub struct RecordDetail {
+    pub index: u64,
+    /// The record as the log writes it (`kind`, `feed`, `ts`, then the body's fields).
+    #[ts(type = "Record<string, unknown>")]
+    pub record: Value,
+    /// What the pane shows, made safe to read ([`visible`]): the event's type and id, and its
+    /// data (pretty-printed when it is a JSON object or array), or the record's sentence.
+    pub shown: Shown,
+}
+
+#[derive(Debug, Serialize, TS)]
+pub struct Shown {
+    pub event_type: Option<String>,
+    pub event_id: Option<String>,
+    pub text: String,
+    /// The data was JSON and is shown pretty-printed.
+    pub pretty: bool,
+    /// Bytes of the event's data (UTF-8), or of the record's sentence.
+    pub size: usize,
+}
+
+impl RecordDetail {
+    pub fn new(index: u64, r: &Arc<Record>) -> RecordDetail {
+        let record = serde_json::from_str(&r.to_json()).expect("a record's JSON parses");
+        let shown = match &r.body {
+            Body::Event { event_type, id, data, .. } => {
+                let pretty = data
+                    .trim_start()
+                    .starts_with(['{', '['])
+                    .then(|| serde_json::from_str::<Value>(data).ok())
+                    .flatten()
+                    .and_then(|v| serde_json::to_string_pretty(&v).ok());
+                Shown {
+                    event_type: Some(visible(event_type)),
+                    event_id: Some(visible(id)),
+                    pretty: pretty.is_some(),
+                    text: visible(pretty.as_deref().unwrap_or(data)),
+                    size: data.len(),
+                }
+            }
+            other => {
+                let text = summary(other);
+                Shown { event_type: None, event_id: None, size: text.len(), text: visible(&text), pretty: false }
+            }
+        };
+        RecordDetail { index, record, shown }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feedscope_core::Timestamp;
+
+    fn event(data: &str) -> Record {
+        Record::new(
+            Arc::from("f"),
+            Timestamp(5),
+            Body::Event { seq: 3, event_type: Arc::from("tick"), id: Arc::from("9"), data: data.into() },
+        )
+    }
+
+    #[test]
+    fn rows_carry_event_fields_and_connection_summaries() {
+        let row = Row::new(7, &event("{\"a\":1}"));
+        assert_eq!((row.index, row.kind, row.seq, row.size), (7, Kind::Event, Some(3), 7));
+        assert_eq!(row.event_id.as_deref(), Some("9"));
+        let dc = Record::new(
+            Arc::from("f"),
+            Timestamp(5),
+            Body::Disconnected {
+                reason: "the server ended the stream".into(),
+                cause: feedscope_core::Cause::EndOfStream,
+                reconnect_in_ms: 2000,
+                detail: String::new(),
+            },
+        );
+        assert_eq!(Row::new(8, &dc).text, "disconnected: the server ended the stream; reconnecting in 2.0 s");
+    }
+
+    #[test]
+    fn row_text_is_one_safe_line() {
+        let row = Row::new(1, &event("a\nb\u{202e}c\x1b"));
+        assert_eq!(row.text, "a⏎b\\u{202e}c\\x1b");
+        assert_eq!(Row::new(1, &event(&"y".repeat(1000))).text.chars().count(), PREVIEW_CHARS + 1);
+    }
+
+    #[test]
+    fn details_carry_the_log_line_and_safe_pretty_text() {
+        let r = Arc::new(event("{\"b\":\"x\u{202e}\",\"a\":1}"));
+        let d = RecordDetail::new(4, &r);
+        let log: Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(d.record, log);
+        assert!(d.shown.pretty);
+        assert_eq!(
+            d.shown.text, "{\n  \"b\": \"x\\u{202e}\",\n  \"a\": 1\n}",
+            "keys in the server's order, bidi override visible"
+        );
+        let plain = RecordDetail::new(5, &Arc::new(event("not json {")));
+        assert_eq!((plain.shown.pretty, plain.shown.text.as_str()), (false, "not json {"));
+    }
+}

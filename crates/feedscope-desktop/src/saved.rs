@@ -1,0 +1,71 @@
+//! What the settings file holds between runs: the feeds as the user set them, the window's
+//! preferences, and whether the demo feed was deleted. Data only; [`crate::persist`] writes and
+//! guards the file, [`crate::state`] turns it into the hub's feeds and back.
+
+use feedscope_core::{FeedConfig, FeedInfo, HistoryLimits};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The id of the built-in demo feed (no other feed gets it): its host and port are rewritten to
+/// the demo server of each run.
+pub const DEMO_ID: &str = "demo";
+
+/// One feed as saved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SavedFeed {
+    /// Stable: the hub's id, and the `feed` of its records.
+    pub id: String,
+    pub name: String,
+    pub config: FeedConfig,
+    #[serde(default = "default_cap")]
+    pub history_cap: usize,
+    /// Connected when the app last saved; reconnected at start.
+    #[serde(default)]
+    pub connected: bool,
+    /// Written for older versions, which told the demo feed by this flag; [`DEMO_ID`] tells it now.
+    #[serde(default)]
+    pub demo: bool,
+}
+
+pub fn default_cap() -> usize {
+    HistoryLimits::default().max_records
+}
+
+impl SavedFeed {
+    pub fn from_info(f: FeedInfo) -> SavedFeed {
+        let demo = f.id == DEMO_ID;
+        SavedFeed { id: f.id, name: f.name, config: f.config, history_cap: f.history_cap, connected: f.wanted, demo }
+    }
+
+    pub fn limits(&self) -> HistoryLimits {
+        HistoryLimits { max_records: self.history_cap, ..HistoryLimits::default() }
+    }
+}
+
+/// The whole file. Stored as top-level keys of tauri-plugin-store's JSON object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SavedDoc {
+    pub feeds: Vec<SavedFeed>,
+    /// Window preferences, owned by the UI (opaque here).
+    pub settings: Value,
+    /// True once the user deleted the demo feed.
+    pub demo_removed: bool,
+}
+
+impl SavedDoc {
+    /// Reads the store's top-level keys back into a document.
+    pub fn from_map(get: impl Fn(&str) -> Option<Value>) -> Result<SavedDoc, String> {
+        let mut doc = SavedDoc::default();
+        if let Some(v) = get("feeds") {
+            doc.feeds = serde_json::from_value(v).map_err(|e| format!("feeds: {e}"))?;
+        }
+        doc.settings = get("settings").unwrap_or(Value::Null);
+        doc.demo_removed = get("demo_removed").and_then(|v| v.as_bool()).unwrap_or(false);
+        Ok(doc)
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("the saved document serializes")
+    }
+}

@@ -1,0 +1,236 @@
+// Generated from the Rust types by crates/feedscope-desktop/src/ipc.rs: do not edit.
+// Regenerate: FEEDSCOPE_UPDATE_IPC=1 cargo test -p feedscope-desktop ipc
+
+export type Mode = "browser" | "persistent";
+
+export type Header = { name: string, value: string, };
+
+export type FeedConfig = { 
+/**
+ * http or https URL.
+ */
+url: string, 
+/**
+ * Any HTTP method token; GET by default.
+ */
+method: string, headers: Array<Header>, 
+/**
+ * Sent with every request, the first and each reconnection.
+ */
+body: string | null, 
+/**
+ * Sent as `Last-Event-ID` on the first request when non-empty (a resumed session). A
+ * `Last-Event-ID` in `headers` means the same when this is empty; see
+ * [`FeedConfig::initial_last_event_id`].
+ */
+last_event_id: string, mode: Mode, 
+/**
+ * Initial reconnection time; a `retry:` field from the server replaces it.
+ */
+retry_ms: number, 
+/**
+ * Cap for the exponential backoff of `persistent` mode.
+ */
+max_backoff_ms: number, connect_timeout_ms: number, 
+/**
+ * Reconnect when no byte arrives for this long (0 = wait forever, as a browser does).
+ */
+read_timeout_ms: number, 
+/**
+ * Accept any TLS certificate (self-signed test servers).
+ */
+insecure: boolean, max_line_bytes: number, max_event_bytes: number, 
+/**
+ * Randomize backoff delays (full jitter). Off makes the schedule deterministic.
+ */
+jitter: boolean, };
+
+export type FeedInfo = { id: string, name: string, config: FeedConfig, 
+/**
+ * Records the history keeps ([`HistoryLimits::max_records`]).
+ */
+history_cap: number, 
+/**
+ * A connection task exists (connecting, open, or waiting to reconnect).
+ */
+running: boolean, 
+/**
+ * Started and not stopped by the user since (stays true after the feed closed by itself).
+ */
+wanted: boolean, };
+
+export type ConnState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export type FeedStats = { state: ConnState, 
+/**
+ * Why the feed last disconnected or closed.
+ */
+reason: string | null, 
+/**
+ * The feed closed on a failure.
+ */
+fatal: boolean, attempt: number, reconnects: number, status: number | null, headers: { [key in string]?: string }, url: string | null, last_event_id: string, 
+/**
+ * The reconnection time set by the server's last `retry:`, if any.
+ */
+retry_ms: number | null, 
+/**
+ * When a pending reconnection fires.
+ */
+reconnect_at: string | null, events: number, comments: number, errors: number, bytes: number, 
+/**
+ * Events per second over the last few seconds.
+ */
+rate: number, types: { [key in string]?: number }, last_record_at: string | null, retained: number, retained_bytes: number, evicted: number, 
+/**
+ * Index of the oldest retained record in the feed's timeline.
+ */
+first_index: number, 
+/**
+ * The last reason where `persistent` mode kept going and a browser's `EventSource` would
+ * not have, followed by what the browser would have done ([`crate::Cause::browser_note`]);
+ * kept after the feed reconnects, so the user can still see it.
+ */
+browser_note: string | null, browser_note_at: string | null, };
+
+export type Query = { 
+/**
+ * Event types to keep; when non-empty, only events of these types match.
+ */
+types: Array<string>, 
+/**
+ * Text searched in data, type and id (and in the text of non-event records).
+ */
+text: string, 
+/**
+ * `text` is a regular expression.
+ */
+regex: boolean, 
+/**
+ * Hide connection records, comments and errors.
+ */
+events_only: boolean, };
+
+export type ExportFormat = "ndjson" | "json" | "csv" | "sse";
+
+export type Kind = "connecting" | "open" | "event" | "comment" | "retry" | "error" | "disconnected" | "closed";
+
+export type FeedForm = { name: string, config: FeedConfig, history_cap: number, };
+
+export type AppError = { field: string | null, message: string, };
+
+export type Row = { 
+/**
+ * The record's index in the feed's timeline (stable while retained; `get_record` takes it).
+ */
+index: number, kind: Kind, 
+/**
+ * Milliseconds since the Unix epoch; the window formats it in local time.
+ */
+ts: number, 
+/**
+ * Events only: the event's number in the feed, from 1, never reused.
+ */
+seq?: number, 
+/**
+ * Events only, like `event_id`: made safe to show ([`one_line`]).
+ */
+event_type?: string, 
+/**
+ * The SSE `id:` in force for the event (the Last-Event-ID a reconnection would send).
+ */
+event_id?: string, 
+/**
+ * Bytes of data (events, comments) or of the record's text.
+ */
+size: number, 
+/**
+ * One line, control characters replaced by visible symbols.
+ */
+text: string, };
+
+export type RecordDetail = { index: number, 
+/**
+ * The record as the log writes it (`kind`, `feed`, `ts`, then the body's fields).
+ */
+record: Record<string, unknown>, 
+/**
+ * What the pane shows, made safe to read ([`visible`]): the event's type and id, and its
+ * data (pretty-printed when it is a JSON object or array), or the record's sentence.
+ */
+shown: Shown, };
+
+export type Shown = { event_type: string | null, event_id: string | null, text: string, 
+/**
+ * The data was JSON and is shown pretty-printed.
+ */
+pretty: boolean, 
+/**
+ * Bytes of the event's data (UTF-8), or of the record's sentence.
+ */
+size: number, };
+
+export type StatsShown = { last_event_id: string, 
+/**
+ * The response headers, sorted by name.
+ */
+headers: Array<[string, string]>, };
+
+export type FeedChange = { id: string, stats: FeedStats, 
+/**
+ * Server-sent values of the stats, made safe to show ([`visible`]).
+ */
+shown: StatsShown, 
+/**
+ * The newest rows of the feed, oldest first (may be fewer than arrived since the last update).
+ */
+tail: Array<Row>, };
+
+export type LiveUpdate = { 
+/**
+ * Counts the updates sent, from 1.
+ */
+serial: number, 
+/**
+ * Every feed, in order, when the list changed (a feed added, removed, renamed, reconfigured,
+ * started or stopped; and in the bridge's first update). A window gets the list from `init`.
+ */
+listing: Array<FeedInfo> | null, feeds: Array<FeedChange>, 
+/**
+ * Records this update stands for (for the window's own throughput display).
+ */
+records: number, };
+
+export type RowPage = { 
+/**
+ * Matching records in the feed's history.
+ */
+total: number, 
+/**
+ * Position of the first row among the matches.
+ */
+offset: number, rows: Array<Row>, };
+
+export type InitInfo = { feeds: Array<FeedInfo>, 
+/**
+ * The window's own preferences, as it saved them (`null` at first start).
+ */
+settings: Record<string, unknown> | null, 
+/**
+ * Messages for the user gathered before the window opened.
+ */
+notices: Array<string>, 
+/**
+ * The feed to show first (the first URL named on the command line).
+ */
+select: string | null, version: string, };
+
+export type ExportDone = { path: string, 
+/**
+ * Records written.
+ */
+count: number, 
+/**
+ * Size of the file.
+ */
+bytes: number, };

@@ -656,6 +656,65 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.expect("released").unwrap();
     }
 
+    /// The hub is the one list of feeds: in the order added, with names, settings, running and
+    /// wanted; every change of it wakes the watchers.
+    #[tokio::test]
+    async fn the_list_keeps_order_names_and_state_and_wakes_watchers() {
+        // A server that answers every request with 404, which a browser takes as final.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").await;
+            }
+        });
+        let hub = Hub::new();
+        let watch = hub.watch();
+        let refused = FeedConfig { mode: crate::Mode::Browser, ..FeedConfig::new(format!("http://{addr}/")) };
+        hub.add_named("b", "Bee", refused.clone(), HistoryLimits::default()).unwrap();
+        hub.add("a", FeedConfig::new("http://127.0.0.1:9/a"), HistoryLimits { max_records: 500, max_bytes: 1 << 20 })
+            .unwrap();
+        assert!(watch.take_listing(), "an add changes the list");
+        assert!(!watch.take_listing());
+        let list = hub.list();
+        assert_eq!(
+            list.iter().map(|f| (f.id.as_str(), f.name.as_str())).collect::<Vec<_>>(),
+            [("b", "Bee"), ("a", "a")]
+        );
+        assert_eq!(hub.ids().iter().map(|i| &**i).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!((list[1].history_cap, list[1].running, list[1].wanted), (500, false, false));
+        hub.rename("a", "Ay").unwrap();
+        assert!(watch.take_listing());
+        assert_eq!(hub.info("a").unwrap().name, "Ay");
+
+        // A 404: in browser mode the feed closes for good, by itself. It is
+        // still wanted (an app reconnects it at its next start), no longer running, and the
+        // watchers learn it.
+        hub.start("b").unwrap();
+        assert!(watch.take_listing());
+        let info = hub.info("b").unwrap();
+        assert!(info.running && info.wanted);
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while hub.is_running("b") {
+                watch.changed().await;
+                watch.take();
+            }
+        })
+        .await
+        .expect("the refused feed closed");
+        assert!(watch.take_listing() || !hub.is_running("b"));
+        let info = hub.info("b").unwrap();
+        assert!(!info.running && info.wanted, "{info:?}");
+        hub.stop("b").unwrap();
+        assert!(!hub.info("b").unwrap().wanted, "a user's stop");
+        hub.remove("a").unwrap();
+        assert!(watch.take_listing());
+        assert_eq!(hub.list().len(), 1);
+    }
+
     #[test]
     fn a_watch_counts_records_per_feed_and_stays_bounded() {
         let w = WatchState::default();

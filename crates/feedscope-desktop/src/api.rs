@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use feedscope_core::{ExportFormat, FeedInfo, Query};
+use feedscope_core::{ExportFormat, FeedConfig, FeedInfo, Query};
 use serde::Serialize;
 use serde_json::Value;
 use ts_rs::TS;
 
 use crate::rows::{RecordDetail, Row};
-use crate::state::{AppError, AppState};
+use crate::state::{AppError, AppState, FeedForm};
 
 /// Largest page the table may ask for.
 pub const MAX_PAGE: usize = 2000;
@@ -26,6 +26,8 @@ pub struct InitInfo {
     /// The feed to show first (the first URL named on the command line).
     pub select: Option<String>,
     pub version: String,
+    /// What the editor starts from for a new feed: the engine's defaults.
+    pub defaults: FeedForm,
 }
 
 pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
@@ -35,6 +37,11 @@ pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
         notices: std::mem::take(&mut *state.notices.lock().expect("lock")),
         select,
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        defaults: FeedForm {
+            name: String::new(),
+            config: FeedConfig::default(),
+            history_cap: crate::saved::default_cap(),
+        },
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use feedscope_core::text::visible;
+use feedscope_core::text::{one_line, visible};
 use feedscope_core::{FeedInfo, FeedStats, Hub, Timestamp};
 use serde::Serialize;
 use ts_rs::TS;
@@ -37,6 +37,18 @@ pub struct StatsShown {
     pub last_event_id: String,
     /// The response headers, sorted by name.
     pub headers: Vec<(String, String)>,
+    /// The event types seen, most frequent first (then by name).
+    pub types: Vec<TypeCount>,
+}
+
+/// An event type and how many events of it the feed received.
+#[derive(Debug, Serialize, TS)]
+pub struct TypeCount {
+    /// As the server sent it: what a type filter takes.
+    pub name: String,
+    /// Made safe to show.
+    pub shown: String,
+    pub count: u64,
 }
 
 /// What the window's one Channel carries.
@@ -63,7 +75,13 @@ pub fn feed_change(hub: &Hub, id: &str, tail: usize) -> Option<FeedChange> {
         })
         .ok()?;
     let headers = stats.headers.iter().map(|(k, v)| (visible(k), visible(v))).collect();
-    let shown = StatsShown { last_event_id: visible(&stats.last_event_id), headers };
+    let mut types: Vec<TypeCount> = stats
+        .types
+        .iter()
+        .map(|(name, &count)| TypeCount { name: name.clone(), shown: one_line(name, 80), count })
+        .collect();
+    types.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    let shown = StatsShown { last_event_id: visible(&stats.last_event_id), headers, types };
     Some(FeedChange { id: id.to_owned(), stats, shown, tail: rows })
 }
 
@@ -129,7 +147,7 @@ mod tests {
 
     /// A feed that receives nothing is still sent about once a second while another feed is busy.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn quiet_feeds_are_refreshed_while_another_is_busy() {
+    async fn quiet_feeds_are_refreshed_and_the_list_is_sent_when_it_changes() {
         let server = feedscope_server::serve(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             feedscope_server::demo::router(feedscope_server::demo::DemoOptions::default()),
@@ -146,9 +164,11 @@ mod tests {
         hub.add("quiet", FeedConfig::new(format!("http://{}/events", server.addr)), HistoryLimits::default()).unwrap();
         hub.start("busy").unwrap();
         let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
-        let sink = seen.clone();
+        let listings: Arc<Mutex<Vec<Vec<FeedInfo>>>> = Arc::default();
+        let (sink, lists) = (seen.clone(), listings.clone());
         let bridge = tokio::spawn(run(Arc::downgrade(&hub), move |b| {
             sink.lock().unwrap().push(b.feeds.iter().map(|f| f.id.clone()).collect());
+            lists.lock().unwrap().extend(b.listing);
             true
         }));
         // Bounded wait: fails only if the quiet feed is never sent again.
@@ -167,6 +187,25 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
+        // Stopping a feed sends the list again, with the feed no longer running: the window
+        // needs no list request after an action.
+        let before = seen.lock().unwrap().len();
+        hub.stop("busy").unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let listed = loop {
+            if let Some(l) =
+                listings.lock().unwrap().iter().skip(1).find(|l| l.iter().any(|f| f.id == "busy" && !f.running))
+            {
+                break Some(l.clone());
+            }
+            if tokio::time::Instant::now() > deadline {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let listed = listed.expect("an update after the stop carries the list");
+        assert_eq!(listed.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["busy", "quiet"], "in the order added");
+        assert!(seen.lock().unwrap().len() > before);
         bridge.abort();
         hub.stop_all();
         let seen = seen.lock().unwrap();

@@ -24,6 +24,7 @@ pub fn typescript() -> String {
         crate::rows::RecordDetail::decl(),
         crate::rows::Shown::decl(),
         crate::bridge::StatsShown::decl(),
+        crate::bridge::TypeCount::decl(),
         crate::bridge::FeedChange::decl(),
         crate::bridge::LiveUpdate::decl(),
         crate::api::RowPage::decl(),

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::saved::{default_cap, SavedDoc, SavedFeed, DEMO_ID};
 
 /// What the feed editor sends.
-#[derive(Debug, Clone, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
 pub struct FeedForm {
     pub name: String,
     pub config: FeedConfig,
@@ -21,17 +21,25 @@ pub struct FeedForm {
 }
 
 impl FeedForm {
+    /// The name to give the feed: the one typed, or else host and path of the URL.
+    fn name(&self) -> String {
+        match self.name.trim() {
+            "" => name_for(self.config.url.trim()),
+            typed => typed.to_owned(),
+        }
+    }
+
     /// The form's own rules (the name); the engine checks the config and the history cap.
     fn validate(&self) -> Result<(), AppError> {
-        let name = self.name.trim();
+        self.config.validate_user_settings().map_err(|e| AppError::field(e.field(), e.to_string()))?;
+        self.limits().validate().map_err(|e| AppError::field(e.field(), e.to_string()))?;
+        let name = self.name();
         if name.is_empty() {
             return Err(AppError::field("name", "give the feed a name"));
         }
         if name.chars().count() > 80 {
             return Err(AppError::field("name", "at most 80 characters"));
         }
-        self.limits().validate().map_err(|e| AppError::field(e.field(), e.to_string()))?;
-        self.config.validate_user_settings().map_err(|e| AppError::field(e.field(), e.to_string()))?;
         Ok(())
     }
 
@@ -202,8 +210,9 @@ impl AppState {
     /// Adds a feed from the editor (or the command line) and connects it if asked.
     pub fn add(&self, form: FeedForm, connect: bool) -> Result<FeedInfo, AppError> {
         form.validate()?;
-        let id = self.unique_id(&form.name);
-        self.hub.add_named(&id, form.name.trim(), form.config.clone(), form.limits())?;
+        let name = form.name();
+        let id = self.unique_id(&name);
+        self.hub.add_named(&id, &name, form.config.clone(), form.limits())?;
         if connect {
             self.hub.start(&id)?;
         }
@@ -214,7 +223,7 @@ impl AppState {
     pub fn update(&self, id: &str, form: FeedForm) -> Result<FeedInfo, AppError> {
         form.validate()?;
         self.hub.update(id, form.config.clone(), form.limits())?;
-        self.hub.rename(id, form.name.trim())?;
+        self.hub.rename(id, &form.name())?;
         self.save();
         Ok(self.hub.info(id)?)
     }
@@ -313,7 +322,13 @@ mod tests {
             f(&mut i);
             i.validate().unwrap_err().field.unwrap()
         };
-        assert_eq!(field(|i| i.name = "  ".into()), "name");
+        assert_eq!(
+            field(|i| (i.name, i.config.url) = ("  ".into(), "".into())),
+            "url",
+            "no name and no URL: the URL is missing"
+        );
+        let unnamed = FeedForm { name: " ".into(), ..ok.clone() };
+        assert_eq!(unnamed.name(), "127.0.0.1:1", "an empty name is taken from the URL");
         assert_eq!(field(|i| i.config.url = "ftp://x/".into()), "url");
         assert_eq!(field(|i| i.config.url = "nope".into()), "url");
         assert_eq!(field(|i| i.config.method = "G T".into()), "method");

@@ -174,7 +174,21 @@ export type StatsShown = { last_event_id: string,
 /**
  * The response headers, sorted by name.
  */
-headers: Array<[string, string]>, };
+headers: Array<[string, string]>, 
+/**
+ * The event types seen, most frequent first (then by name).
+ */
+types: Array<TypeCount>, };
+
+export type TypeCount = { 
+/**
+ * As the server sent it: what a type filter takes.
+ */
+name: string, 
+/**
+ * Made safe to show.
+ */
+shown: string, count: number, };
 
 export type FeedChange = { id: string, stats: FeedStats, 
 /**
@@ -223,7 +237,11 @@ notices: Array<string>,
 /**
  * The feed to show first (the first URL named on the command line).
  */
-select: string | null, version: string, };
+select: string | null, version: string, 
+/**
+ * What the editor starts from for a new feed: the engine's defaults.
+ */
+defaults: FeedForm, };
 
 export type ExportDone = { path: string, 
 /**

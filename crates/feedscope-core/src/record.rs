@@ -140,8 +140,11 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
-    /// The server ended the response body.
+    /// The server ended the response body between events.
     EndOfStream,
+    /// The server ended the response body inside an event, which was discarded (`detail` has
+    /// what had arrived of it).
+    EndInsideEvent,
     /// The connection could not be made or broke (refused, reset, DNS, TLS, a body error).
     Network,
     /// The redirects could not be followed (a loop, too many, a bad `Location`).
@@ -419,6 +422,7 @@ impl Cause {
     pub fn as_str(self) -> &'static str {
         match self {
             Cause::EndOfStream => "end_of_stream",
+            Cause::EndInsideEvent => "end_inside_event",
             Cause::Network => "network",
             Cause::Redirect => "redirect",
             Cause::ReadTimeout => "read_timeout",
@@ -751,6 +755,7 @@ mod tests {
     fn every_cause_is_written_as_its_serde_name() {
         let all = [
             Cause::EndOfStream,
+            Cause::EndInsideEvent,
             Cause::Network,
             Cause::Redirect,
             Cause::ReadTimeout,

@@ -32,8 +32,11 @@ pub enum Ending {
     NoContent,
     /// The connection broke after it was made, before or during the response body.
     Lost { kind: Loss, chain: String },
-    /// The server ended the response body.
+    /// The server ended the response body between events.
     EndOfStream,
+    /// The server ended the response body inside an event; `partial` is what had arrived of it
+    /// (discarded, as a browser discards it).
+    EndInsideEvent { partial: String },
     /// No byte of the body arrived within the read timeout.
     ReadTimeout { timeout_ms: u64 },
     /// The user asked for a reconnection now.
@@ -82,6 +85,7 @@ impl Ending {
             Ending::ContentType { .. } => Cause::ContentType,
             Ending::NoContent => Cause::NoContent,
             Ending::EndOfStream => Cause::EndOfStream,
+            Ending::EndInsideEvent { .. } => Cause::EndInsideEvent,
             Ending::UserRestart => Cause::UserRestart,
             Ending::UserStop => Cause::UserStop,
             Ending::Config(_) | Ending::Client { .. } => Cause::Config,
@@ -121,6 +125,9 @@ impl Ending {
                 Loss::Other => "connection lost".into(),
             },
             Ending::EndOfStream => "the server ended the stream".into(),
+            Ending::EndInsideEvent { partial } => {
+                format!("the server ended the stream inside an event ({} bytes discarded)", partial.len())
+            }
             Ending::ReadTimeout { timeout_ms } => {
                 format!("no data for {} (read timeout)", text::human_ms(*timeout_ms))
             }
@@ -139,6 +146,7 @@ impl Ending {
             | Ending::Redirect { chain }
             | Ending::Lost { chain, .. }
             | Ending::Client { chain } => chain.clone(),
+            Ending::EndInsideEvent { partial } => partial.clone(),
             Ending::Status { excerpt: Some(t), .. } if t.chars().count() > EXCERPT_CHARS => t.clone(),
             _ => String::new(),
         }

@@ -257,7 +257,10 @@ impl Connection {
                 None => break Ending::ReadTimeout { timeout_ms },
             }
         };
-        self.parser.end_of_body();
+        let ending = match (ending, self.parser.end_of_body()) {
+            (Ending::EndOfStream, Some(partial)) => Ending::EndInsideEvent { partial },
+            (ending, _) => ending,
+        };
         Outcome::reconnect(ending)
     }
 

@@ -141,8 +141,11 @@ impl Parser {
     }
 
     /// The body ended: discard the unterminated line and block (they are never dispatched) and
-    /// get ready for the next body, which may start with its own BOM.
-    pub fn end_of_body(&mut self) {
+    /// get ready for the next body, which may start with its own BOM. Returns what was discarded
+    /// when the body ended inside an event: the block's fields so far, as `field: value` lines,
+    /// then the unterminated line; `None` when it ended between events.
+    pub fn end_of_body(&mut self) -> Option<String> {
+        let partial = self.open_block();
         self.bom_matched = Some(0);
         self.skip_lf = false;
         self.line.clear();
@@ -153,6 +156,29 @@ impl Parser {
         self.reset_block();
         self.id_buffer.clear();
         self.id_buffer.push_str(&self.last_event_id);
+        partial
+    }
+
+    /// The block being read, rendered back as lines, if any of it was read.
+    fn open_block(&self) -> Option<String> {
+        let pending_id = *self.id_buffer != *self.last_event_id;
+        if self.data.is_empty() && self.event_type.is_empty() && !pending_id && self.line.is_empty() {
+            return None;
+        }
+        let mut s = String::new();
+        if !self.event_type.is_empty() {
+            s.push_str(&format!("event: {}\n", self.event_type));
+        }
+        if pending_id {
+            s.push_str(&format!("id: {}\n", self.id_buffer));
+        }
+        if !self.data.is_empty() {
+            for line in self.data.strip_suffix('\n').unwrap_or(&self.data).split('\n') {
+                s.push_str(&format!("data: {line}\n"));
+            }
+        }
+        s.push_str(&String::from_utf8_lossy(&self.line));
+        Some(s)
     }
 
     fn reset_block(&mut self) {

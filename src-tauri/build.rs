@@ -12,6 +12,10 @@ fn main() {
         "query_events",
         "get_record",
         "export_feed",
+        "raw_page",
+        "raw_locate",
+        "record_position",
+        "export_raw",
         "save_settings",
     ])))
     .expect("tauri build script");

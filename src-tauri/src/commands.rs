@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use feedscope_core::{ExportFormat, FeedInfo, Query};
 use feedscope_desktop::api::{self, ExportDone, InitInfo, RowPage};
 use feedscope_desktop::bridge::LiveUpdate;
+use feedscope_desktop::raw::{RawExportDone, RawPage, RawRange};
 use feedscope_desktop::rows::RecordDetail;
 use feedscope_desktop::state::{AppError, AppState, FeedForm};
 use serde_json::Value;
@@ -95,13 +96,57 @@ pub async fn get_record(state: Shared<'_>, feed: String, index: u64) -> Result<O
 }
 
 #[tauri::command]
+pub async fn raw_page(
+    state: Shared<'_>,
+    feed: String,
+    offset: Option<usize>,
+    limit: usize,
+) -> Result<RawPage, AppError> {
+    api::raw_page(&state, &feed, offset, limit)
+}
+
+#[tauri::command]
+pub async fn raw_locate(state: Shared<'_>, feed: String, index: u64) -> Result<Option<RawRange>, AppError> {
+    api::raw_locate(&state, &feed, index)
+}
+
+#[tauri::command]
+pub async fn record_position(
+    state: Shared<'_>,
+    feed: String,
+    filter: Query,
+    index: u64,
+) -> Result<Option<usize>, AppError> {
+    api::record_position(&state, &feed, &filter, index)
+}
+
+#[tauri::command]
 pub fn save_settings(state: Shared<'_>, settings: Value) {
     state.set_settings(settings);
 }
 
-/// Asks where to save (the save dialog), then writes the file off the main thread.
+/// Asks where to save (the save dialog): the path, or `None` when cancelled.
 /// `FEEDSCOPE_TEST_SAVE_PATH` answers the dialog in end-to-end tests (a native dialog cannot be
-/// driven through WebDriver).
+/// driven through WebDriver), with the file's extension set to the format's.
+async fn save_path<R: Runtime>(app: &AppHandle<R>, title: &str, feed: &str, extension: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("FEEDSCOPE_TEST_SAVE_PATH") {
+        return Some(PathBuf::from(p).with_extension(extension));
+    }
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let stamp = feedscope_core::Timestamp::now().to_string().replace([':', '.'], "-");
+    app.dialog()
+        .file()
+        .set_title(title)
+        .set_file_name(format!("{feed}-{stamp}.{extension}"))
+        .add_filter(extension, &[extension])
+        .save_file(move |p| {
+            let _ = tx.send(p);
+        });
+    rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+}
+
+/// Asks where to save, then writes the file off the main thread.
 #[tauri::command]
 pub async fn export_feed<R: Runtime>(
     app: AppHandle<R>,
@@ -110,26 +155,22 @@ pub async fn export_feed<R: Runtime>(
     filter: Option<Query>,
     format: ExportFormat,
 ) -> Result<Option<ExportDone>, AppError> {
-    let path = match std::env::var_os("FEEDSCOPE_TEST_SAVE_PATH") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            use tauri_plugin_dialog::DialogExt;
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let stamp = feedscope_core::Timestamp::now().to_string().replace([':', '.'], "-");
-            app.dialog()
-                .file()
-                .set_title("Export feed")
-                .set_file_name(format!("{feed}-{stamp}.{}", format.extension()))
-                .add_filter(format.extension(), &[format.extension()])
-                .save_file(move |p| {
-                    let _ = tx.send(p);
-                });
-            rx.await.ok().flatten().and_then(|p| p.into_path().ok())
-        }
-    };
-    let Some(path) = path else { return Ok(None) };
+    let Some(path) = save_path(&app, "Export feed", &feed, format.extension()).await else { return Ok(None) };
     let state = Arc::clone(&state);
     let task =
         tauri::async_runtime::spawn_blocking(move || api::export_to(&state, &feed, filter.as_ref(), format, path));
+    task.await.map_err(|e| AppError::msg(e.to_string()))?.map(Some)
+}
+
+/// Asks where to save the raw bytes (`.sse`), then writes them off the main thread.
+#[tauri::command]
+pub async fn export_raw<R: Runtime>(
+    app: AppHandle<R>,
+    state: Shared<'_>,
+    feed: String,
+) -> Result<Option<RawExportDone>, AppError> {
+    let Some(path) = save_path(&app, "Export raw bytes", &feed, "sse").await else { return Ok(None) };
+    let state = Arc::clone(&state);
+    let task = tauri::async_runtime::spawn_blocking(move || api::export_raw_to(&state, &feed, path));
     task.await.map_err(|e| AppError::msg(e.to_string()))?.map(Some)
 }

@@ -33,6 +33,10 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
         commands::query_events,
         commands::get_record,
         commands::export_feed,
+        commands::raw_page,
+        commands::raw_locate,
+        commands::record_position,
+        commands::export_raw,
         commands::save_settings,
     ])
 }

@@ -1,4 +1,5 @@
-//! `feedscope`: tail an SSE feed from the terminal, serve the demo feed, replay a recorded log.
+//! `feedscope`: tail an SSE feed from the terminal, check it for what would trouble a browser,
+//! serve the demo feed, replay a recorded log.
 //! Argument parsing and printing only; the engine (`feedscope-core`) and servers do the work.
 
 mod pretty;
@@ -18,12 +19,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use feedscope_core::{Body, ConfigError, ExportFormat, Exporter, FeedConfig, Header, HistoryLimits, Hub, Mode, Record};
+use feedscope_core::diagnose::{DiagnoseOptions, Diagnoser, Finding, Seen, Severity};
+use feedscope_core::{
+    Body, ConfigError, ExportFormat, Exporter, FeedConfig, Header, HistoryLimits, Hub, Mode, Record, Timestamp,
+};
 
 #[derive(Parser)]
 #[command(name = "feedscope", version, about = "Watch, record and replay Server-Sent Events feeds")]
 #[command(
-    after_help = "Examples:\n  feedscope demo\n  feedscope tail http://127.0.0.1:8080/events\n  feedscope tail https://api.example.com/chat -X POST -H 'Authorization: Bearer …' -d '{\"stream\":true}' --format ndjson -o chat.ndjson\n  feedscope replay chat.ndjson --speed 2"
+    after_help = "Examples:\n  feedscope demo\n  feedscope tail http://127.0.0.1:8080/events\n  feedscope check http://127.0.0.1:8080/events --duration 30\n  feedscope tail https://api.example.com/chat -X POST -H 'Authorization: Bearer …' -d '{\"stream\":true}' --format ndjson -o chat.ndjson\n  feedscope replay chat.ndjson --speed 2"
 )]
 struct CliArgs {
     #[command(subcommand)]
@@ -34,6 +38,8 @@ struct CliArgs {
 enum CliCommand {
     /// Subscribe to a feed and print what happens on it, reconnecting as a browser would
     Tail(Box<TailArgs>),
+    /// Watch a feed for a while, then list what would trouble a browser (exit 1 on an error)
+    Check(Box<CheckArgs>),
     /// Serve the built-in demo feed (several event types, ids, heartbeats, a flaky path)
     Demo {
         /// Address to listen on
@@ -46,16 +52,18 @@ enum CliCommand {
         #[arg(long, default_value_t = 4.0)]
         rate: f64,
     },
-    /// Serve a recorded NDJSON log as an SSE endpoint, with its original pacing
+    /// Serve a recorded NDJSON log as an SSE endpoint, with its original pacing (or a .sse body as it is)
     Replay {
-        /// The log, as written by `feedscope tail --format ndjson` or the app's export
+        /// The log, as written by `feedscope tail --format ndjson` or the app's export; or a `.sse`
+        /// file (the app's raw export), served byte for byte
         log: PathBuf,
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
         /// Port (0 picks a free one)
         #[arg(long, default_value_t = 0)]
         port: u16,
-        /// Pacing factor: 2 plays twice as fast, 0 sends everything at once
+        /// Pacing factor: 2 plays twice as fast, 0 sends everything at once (a .sse file has no
+        /// times: it is sent at once)
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
     },
@@ -70,8 +78,9 @@ enum OutputFormat {
     Ndjson,
 }
 
+/// What to request, the same for `tail` and `check`.
 #[derive(clap::Args)]
-struct TailArgs {
+struct RequestArgs {
     /// The feed's http or https URL
     url: String,
     /// HTTP method
@@ -86,6 +95,12 @@ struct TailArgs {
     /// Read the request body from a file
     #[arg(long, value_name = "FILE")]
     data_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct TailArgs {
+    #[command(flatten)]
+    request: RequestArgs,
     /// Resume after this event ID (sent as Last-Event-ID)
     #[arg(long, value_name = "ID")]
     last_event_id: Option<String>,
@@ -124,6 +139,31 @@ struct TailArgs {
     name: String,
 }
 
+/// What `feedscope check` prints.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum CheckFormat {
+    /// One line per finding (severity, code, rule and fix, what was seen), then a summary
+    Text,
+    /// One JSON object: {"url": …, "findings": [{"code", "severity", "message", "evidence"}]}
+    Json,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Each finding has a stable code; docs/diagnostics.md gives its rule, threshold and fix.")]
+struct CheckArgs {
+    #[command(flatten)]
+    request: RequestArgs,
+    /// How long to watch the feed (in persistent mode) before judging it
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    duration: f64,
+    /// The `idle` finding: longest silence allowed while connected
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    idle_secs: f64,
+    /// What to print
+    #[arg(long, value_enum, default_value = "text")]
+    format: CheckFormat,
+}
+
 fn main() -> ExitCode {
     let cli = CliArgs::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -133,6 +173,7 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             CliCommand::Tail(args) => tail(*args).await,
+            CliCommand::Check(args) => check(*args).await,
             CliCommand::Demo { host, port, rate } => {
                 let opts = feedscope_server::demo::DemoOptions { rate, ..Default::default() };
                 serve_until_ctrl_c(SocketAddr::new(host, port), feedscope_server::demo::router(opts), |s| {
@@ -147,12 +188,12 @@ fn main() -> ExitCode {
                 .await
             }
             CliCommand::Replay { log, host, port, speed } => {
-                let records = match feedscope_server::replay::load(&log) {
+                let replay = match feedscope_server::replay::Replay::open(&log) {
                     Ok(r) => r,
                     Err(e) => return fail(1, &e.to_string()),
                 };
-                let n = records.iter().filter(|r| matches!(r.body, Body::Event { .. })).count();
-                let router = feedscope_server::replay::router(records, speed);
+                let n = replay.events();
+                let router = replay.router(speed);
                 serve_until_ctrl_c(SocketAddr::new(host, port), router, |s| {
                     format!("Replaying {n} events from {} at {}\nPress Ctrl-C to stop.", log.display(), s.url("/"))
                 })
@@ -185,10 +226,10 @@ async fn serve_until_ctrl_c(
     ExitCode::SUCCESS
 }
 
-/// Turns the arguments into a feed config, or a one-line usage error. The rules are core's
-/// ([`FeedConfig::validate_user_settings`], [`Header::parse`]); only what is about a flag's own
-/// syntax (seconds as a float) is checked here.
-fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
+/// The request part of a feed config (URL, method, headers, body), or a one-line usage error.
+/// The rules are core's ([`FeedConfig::validate_user_settings`], [`Header::parse`]); only what is
+/// about a flag's own syntax (seconds as a float, a file to read) is checked here.
+fn request_config(args: &RequestArgs) -> Result<FeedConfig, String> {
     let headers = args.headers.iter().map(|h| Header::parse(h)).collect::<Result<Vec<_>, _>>().map_err(usage)?;
     let body = match (&args.data, &args.data_file) {
         (Some(d), _) => Some(d.clone()),
@@ -197,12 +238,15 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
         ),
         (None, None) => None,
     };
+    Ok(FeedConfig { method: args.method.to_ascii_uppercase(), headers, body, ..FeedConfig::new(args.url.clone()) })
+}
+
+/// `tail`'s feed config: the request and how to reconnect.
+fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
+    let request = request_config(&args.request)?;
     let read_timeout_ms = millis("--read-timeout", args.read_timeout)?;
     let connect_timeout_ms = millis("--connect-timeout", args.connect_timeout)?;
     let config = FeedConfig {
-        method: args.method.to_ascii_uppercase(),
-        headers,
-        body,
         last_event_id: args.last_event_id.clone().unwrap_or_default(),
         mode: args.mode.parse::<Mode>()?,
         retry_ms: args.retry_ms,
@@ -210,7 +254,7 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
         read_timeout_ms,
         connect_timeout_ms,
         insecure: args.insecure,
-        ..FeedConfig::new(args.url.clone())
+        ..request
     };
     config.validate_user_settings().map_err(usage)?;
     Ok(config)
@@ -315,7 +359,7 @@ async fn tail(args: TailArgs) -> ExitCode {
                 if *fatal {
                     let _ = out.flush();
                     // The reason is short; the URL and the detail say where and what exactly.
-                    eprintln!("feedscope: {}: {reason}", args.url.trim());
+                    eprintln!("feedscope: {}: {reason}", args.request.url.trim());
                     if !detail.is_empty() {
                         eprintln!("  {}", feedscope_core::text::visible(detail));
                     }
@@ -341,6 +385,120 @@ async fn tail(args: TailArgs) -> ExitCode {
         }
     }
     exit
+}
+
+/// `feedscope check`: watches the feed in persistent mode for `--duration` (or until it closes, or
+/// Ctrl-C), diagnosing every record, then prints the findings. Exit 1 when one is an error.
+async fn check(args: CheckArgs) -> ExitCode {
+    let config = match request_config(&args.request).and_then(|c| c.validate_user_settings().map_err(usage).map(|_| c))
+    {
+        Ok(c) => c,
+        Err(e) => return fail(2, &e),
+    };
+    let duration = match positive_secs("--duration", args.duration) {
+        Ok(d) => d,
+        Err(e) => return fail(2, &e),
+    };
+    let idle_ms = match positive_secs("--idle-secs", args.idle_secs) {
+        Ok(d) => d.as_millis() as u64,
+        Err(e) => return fail(2, &e),
+    };
+    let hub = Hub::new();
+    if let Err(e) = hub.add(CHECKED, config, HistoryLimits::STREAMING) {
+        return fail(2, &e.to_string());
+    }
+    let sub = hub.subscribe(Some(CHECKED), SUBSCRIPTION_CAPACITY);
+    if let Err(e) = hub.start(CHECKED) {
+        return fail(1, &e.to_string());
+    }
+    let started = tokio::time::Instant::now();
+    let deadline = tokio::time::sleep(duration);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(deadline, ctrl_c);
+    let mut diagnoser = Diagnoser::new(DiagnoseOptions { idle_ms, ..DiagnoseOptions::default() });
+    let mut stopping = false;
+    let mut batch = Vec::with_capacity(BATCH);
+    'feed: loop {
+        tokio::select! {
+            _ = sub.recv_many(&mut batch, BATCH) => {}
+            _ = &mut ctrl_c, if !stopping => { stopping = true; let _ = hub.stop(CHECKED); continue; }
+            () = &mut deadline, if !stopping => { stopping = true; let _ = hub.stop(CHECKED); continue; }
+        };
+        for record in batch.drain(..) {
+            diagnoser.observe(&record);
+            if let Body::Closed { .. } = record.body {
+                break 'feed;
+            }
+        }
+    }
+    let findings = diagnoser.findings(Timestamp::now());
+    let url = args.request.url.trim();
+    let mut out = io::stdout().lock();
+    let written = match args.format {
+        CheckFormat::Json => {
+            let report = CheckReport { url, findings: &findings };
+            serde_json::to_writer(&mut out, &report).map_err(io::Error::from).and_then(|()| writeln!(out))
+        }
+        CheckFormat::Text => write_check_text(&mut out, url, &findings, diagnoser.seen(), started.elapsed()),
+    };
+    if written.and_then(|()| out.flush()).is_err() {
+        return fail(1, "cannot write to standard output");
+    }
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// What `check --format json` prints, in this order.
+#[derive(serde::Serialize)]
+struct CheckReport<'a> {
+    url: &'a str,
+    findings: &'a [Finding],
+}
+
+/// The name of the one feed `check` runs.
+const CHECKED: &str = "check";
+
+/// A flag's seconds: a finite number above 0.
+fn positive_secs(flag: &str, secs: f64) -> Result<Duration, String> {
+    if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
+        return Err(format!("invalid {flag} {secs}: expected seconds, more than 0"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// One line per finding (severity, code, rule and fix, what was seen), then a summary line.
+fn write_check_text(
+    out: &mut impl Write,
+    url: &str,
+    findings: &[Finding],
+    seen: Seen,
+    watched: Duration,
+) -> io::Result<()> {
+    for f in findings {
+        writeln!(out, "{:<7} {:<15} {} Seen: {}", f.severity.as_str(), f.code.as_str(), f.message, f.evidence)?;
+    }
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let of = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
+    let verdict = if findings.iter().any(|f| f.severity != Severity::Info) {
+        ""
+    } else {
+        ": a browser would be happy with this stream"
+    };
+    writeln!(
+        out,
+        "{}: {}, {}, {}{verdict} (watched {}: {}, {} opened, {})",
+        feedscope_core::text::one_line(url, 200),
+        count(of(Severity::Error), "error", "errors"),
+        count(of(Severity::Warning), "warning", "warnings"),
+        count(of(Severity::Info), "info", "infos"),
+        feedscope_core::text::human_ms(watched.as_millis() as u64),
+        count(seen.requests as usize, "request", "requests"),
+        seen.opened,
+        count(seen.events as usize, "event", "events"),
+    )
 }
 
 /// Records the printer may lag behind the feed before the feed's reader waits for it.

@@ -61,7 +61,7 @@ impl Printer {
                 }
                 writeln!(out)?;
             }
-            Body::Open { status, headers } => {
+            Body::Open { status, headers, .. } => {
                 let g = self.c(GREEN);
                 let ct = headers.get("content-type").map(String::as_str).unwrap_or("");
                 writeln!(out, "{g}● open{reset} HTTP {status} {dim}{}{reset}", line(ct))?;
@@ -69,6 +69,9 @@ impl Printer {
             Body::Comment { text } => writeln!(out, "{dim}:{}{reset}", line(text))?,
             Body::Retry { ms } => writeln!(out, "{dim}retry {ms} ms{reset}")?,
             Body::Error { reason } => writeln!(out, "{}! {}{reset}", self.c(MAGENTA), line(reason))?,
+            Body::Alert { rule, message } => {
+                writeln!(out, "{}! alert{reset} {}: {}", self.c(MAGENTA), line(rule), line(message))?
+            }
             Body::Disconnected { reason, reconnect_in_ms, .. } => {
                 let y = self.c(YELLOW);
                 writeln!(

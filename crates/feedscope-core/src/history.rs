@@ -1,11 +1,15 @@
 //! A feed's bounded memory: the newest records (capped by count and bytes, evictions counted),
-//! counters per event type, bytes, rate, and the connection state the records imply.
+//! counters per event type, bytes, rate, the connection state the records imply, and the
+//! diagnosis of every record it was given ([`Diagnoser`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::activity::{Activity, ActivityWindow};
+use crate::alerts::{AlertRule, Alerts};
+use crate::diagnose::{Diagnoser, Finding};
 use crate::feed::ConfigError;
 #[cfg(test)]
 use crate::record::Cause;
@@ -101,6 +105,16 @@ pub struct FeedStats {
     pub browser_note: Option<String>,
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub browser_note_at: Option<Timestamp>,
+    /// When the last event, and the last byte of a body, arrived.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub last_event_at: Option<Timestamp>,
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub last_byte_at: Option<Timestamp>,
+    /// Open, and no event for longer than the feed's stall watchdog allows.
+    pub stalled: bool,
+    /// Alert rules fired so far, and the last one (its record's sentence).
+    pub alerts: u64,
+    pub last_alert: Option<String>,
 }
 
 /// Which records a view wants. Empty fields match everything.
@@ -162,6 +176,7 @@ impl Matcher {
             _ if self.events_only || !self.types.is_empty() => return false,
             Body::Comment { text } => [text, "", ""],
             Body::Error { reason } => [reason, "", ""],
+            Body::Alert { rule, message } => [rule, message, ""],
             Body::Disconnected { reason, detail, .. } | Body::Closed { reason, detail, .. } => [reason, detail, ""],
             Body::Connecting { url, last_event_id, .. } => [url, last_event_id, ""],
             Body::Open { .. } | Body::Retry { .. } => ["", "", ""],
@@ -190,6 +205,16 @@ pub struct History {
     records: VecDeque<Arc<Record>>,
     stats: FeedStats,
     rate: Rate,
+    /// Sees every record pushed, evicted or not: its memory is bounded on its own.
+    diagnoser: Diagnoser,
+    activity: Activity,
+    alerts: Alerts,
+    /// Alert records appended since the last [`History::take_fired`].
+    fired: Vec<Arc<Record>>,
+    /// The stall watchdog: no event for this long while open is a stall (0: off).
+    stall_ms: u64,
+    /// Since when the feed has been open without an event.
+    waiting_since: Option<Timestamp>,
 }
 
 impl History {
@@ -204,7 +229,26 @@ impl History {
 
     /// Adds a record, updating counters and state, then evicts past the caps.
     pub fn push(&mut self, record: Arc<Record>) {
+        let fired = if self.alerts.is_empty() { Vec::new() } else { self.alerts.observe(&record) };
+        // `closed` stays a run's last record: an alert it fires goes just before it.
+        let last = matches!(record.body, Body::Closed { .. });
+        let feed = record.feed.clone();
+        if !last {
+            self.append(record.clone());
+        }
+        for body in fired {
+            let alert = Arc::new(Record::new(feed.clone(), record.ts, body));
+            self.fired.push(alert.clone());
+            self.append(alert);
+        }
+        if last {
+            self.append(record);
+        }
+    }
+
+    fn append(&mut self, record: Arc<Record>) {
         self.note(&record);
+        self.diagnoser.observe(&record);
         self.stats.retained_bytes += record.weight();
         self.records.push_back(record);
         self.evict();
@@ -213,6 +257,43 @@ impl History {
     /// Counts body bytes received (they arrive with the records parsed from them).
     pub fn add_bytes(&mut self, bytes: u64) {
         self.stats.bytes += bytes;
+        if bytes > 0 {
+            let now = Timestamp::now();
+            self.activity.bytes(now, bytes);
+            self.stats.last_byte_at = Some(now);
+        }
+    }
+
+    /// The feed's alert rules (its own and the global ones) and its stall watchdog (`stall_ms`,
+    /// 0 for none). Setting them re-arms every rule; on an open feed, a stall counts from now.
+    pub fn set_watch(&mut self, rules: &[AlertRule], stall_ms: u64) {
+        let mut alerts = Alerts::new(rules);
+        if self.stats.state == ConnState::Open {
+            let open = Body::Open { status: 200, version: String::new(), headers: BTreeMap::new() };
+            alerts.observe(&Record::new(Arc::from(""), Timestamp::now(), open));
+        }
+        self.alerts = alerts;
+        self.stall_ms = stall_ms;
+    }
+
+    /// Checks the time-based rules at `now` (a stalled feed) and appends the alerts that fire.
+    pub fn tick(&mut self, now: Timestamp) {
+        let Some(feed) = self.records.back().map(|r| r.feed.clone()) else { return };
+        for body in self.alerts.tick(now) {
+            let alert = Arc::new(Record::new(feed.clone(), now, body));
+            self.fired.push(alert.clone());
+            self.append(alert);
+        }
+    }
+
+    /// The alert records appended since the last call, for the hub to hand to its subscribers.
+    pub fn take_fired(&mut self) -> Vec<Arc<Record>> {
+        std::mem::take(&mut self.fired)
+    }
+
+    /// Events, bytes and types per second over the last `seconds`, ending at `now`.
+    pub fn activity(&self, now: Timestamp, seconds: usize) -> ActivityWindow {
+        self.activity.window(now, seconds)
     }
 
     fn evict(&mut self) {
@@ -242,11 +323,12 @@ impl History {
                 s.reconnect_at = None;
                 s.fatal = false;
             }
-            Body::Open { status, headers } => {
+            Body::Open { status, headers, .. } => {
                 s.state = ConnState::Open;
                 s.status = Some(*status);
                 s.headers = headers.clone();
                 s.reason = None;
+                self.waiting_since = Some(r.ts);
             }
             Body::Event { event_type, id, .. } => {
                 s.events += 1;
@@ -260,10 +342,17 @@ impl History {
                     }
                 }
                 self.rate.add(r.ts);
+                self.activity.event(r.ts, event_type);
+                s.last_event_at = Some(r.ts);
+                self.waiting_since = Some(r.ts);
             }
             Body::Comment { .. } => s.comments += 1,
             Body::Retry { ms } => s.retry_ms = Some(*ms),
             Body::Error { .. } => s.errors += 1,
+            Body::Alert { .. } => {
+                s.alerts += 1;
+                s.last_alert = Some(crate::text::summary(&r.body));
+            }
             Body::Disconnected { reason, cause, reconnect_in_ms, .. } => {
                 if let Some(note) = cause.browser_note() {
                     s.browser_note = Some(format!("{reason}; {note}"));
@@ -287,6 +376,9 @@ impl History {
         let mut s = self.stats.clone();
         s.retained = self.records.len();
         s.rate = self.rate.per_second(now);
+        s.stalled = self.stall_ms > 0
+            && s.state == ConnState::Open
+            && self.waiting_since.is_some_and(|t| now.0 - t.0 >= self.stall_ms as i64);
         s
     }
 
@@ -309,7 +401,16 @@ impl History {
         self.records.get(usize::try_from(i).ok()?)
     }
 
-    /// Forgets the records (counters of what was received stay).
+    /// What a browser would not like about the feed, from every record pushed so far, as of `now`
+    /// (see [`Diagnoser::findings`]).
+    pub fn findings(&self, now: Timestamp) -> Vec<Finding> {
+        self.diagnoser.findings(now)
+    }
+
+    /// Forgets the records. The counters of what was received stay, and so does the diagnosis:
+    /// like the counters it sums up the feed's whole run, and clearing the table to watch what
+    /// comes next must not hide that the server misbehaved (nor cut a connection's silence or a
+    /// reconnect loop in two).
     pub fn clear(&mut self) {
         self.stats.first_index += self.records.len() as u64;
         self.records.clear();
@@ -403,6 +504,7 @@ impl Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Kind;
 
     fn ev(seq: u64, ty: &str, data: &str, ts: i64) -> Arc<Record> {
         Arc::new(Record::new(
@@ -410,6 +512,27 @@ mod tests {
             Timestamp(ts),
             Body::Event { seq, event_type: Arc::from(ty), id: Arc::from(seq.to_string()), data: data.into() },
         ))
+    }
+
+    #[test]
+    fn alerts_are_appended_after_the_record_that_fired_them_and_stalls_show() {
+        let mut h = History::new(HistoryLimits::default());
+        h.set_watch(&[AlertRule::EventType { event_type: "price".into() }, AlertRule::Stalled { secs: 5 }], 3_000);
+        let open = Body::Open { status: 200, version: String::new(), headers: BTreeMap::new() };
+        h.push(Arc::new(Record::new(Arc::from("f"), Timestamp(1_000), open)));
+        h.push(ev(1, "tick", "1", 2_000));
+        h.push(ev(2, "price", "{\"p\":101}", 2_500));
+        let kinds: Vec<_> = h.iter().map(|r| r.body.kind()).collect();
+        assert_eq!(kinds, [Kind::Open, Kind::Event, Kind::Event, Kind::Alert]);
+        assert_eq!(h.take_fired().len(), 1);
+        assert!(h.take_fired().is_empty());
+        let s = h.stats(Timestamp(4_000));
+        assert_eq!((s.alerts, s.stalled), (1, false));
+        assert!(s.last_alert.as_deref().unwrap().contains("price"), "{:?}", s.last_alert);
+        assert!(h.stats(Timestamp(5_500)).stalled, "3 s without an event while open");
+        h.tick(Timestamp(7_600));
+        assert_eq!(h.stats(Timestamp(7_600)).alerts, 2, "the stall rule fired");
+        assert_eq!(h.activity(Timestamp(2_900), 3).events, [0, 0, 2]);
     }
 
     #[test]
@@ -510,7 +633,7 @@ mod tests {
         let rec = |b: Body| Arc::new(Record::new(Arc::from("f"), Timestamp(1000), b));
         h.push(rec(Body::Connecting { attempt: 1, url: "u".into(), last_event_id: "".into() }));
         assert_eq!(h.stats(Timestamp(0)).state, ConnState::Connecting);
-        h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
+        h.push(rec(Body::Open { status: 200, version: String::new(), headers: BTreeMap::new() }));
         assert_eq!(h.stats(Timestamp(0)).state, ConnState::Open);
         let dc = |reason: &str, cause| Body::Disconnected {
             reason: reason.into(),
@@ -523,7 +646,7 @@ mod tests {
         assert_eq!((s.state, s.reconnect_at), (ConnState::Reconnecting, Some(Timestamp(1500))));
         assert_eq!(s.browser_note, None);
         h.push(rec(dc("HTTP 503 Service Unavailable", Cause::HttpStatus)));
-        h.push(rec(Body::Open { status: 200, headers: BTreeMap::new() }));
+        h.push(rec(Body::Open { status: 200, version: String::new(), headers: BTreeMap::new() }));
         let s = h.stats(Timestamp(0));
         let note = "HTTP 503 Service Unavailable; a browser's EventSource would have stopped here";
         assert_eq!((s.reason, s.browser_note.as_deref()), (None, Some(note)));
@@ -539,5 +662,20 @@ mod tests {
         }));
         let s = h.stats(Timestamp(0));
         assert_eq!((s.state, s.fatal, s.reconnects, s.last_event_id.as_str()), (ConnState::Closed, true, 1, "9"));
+    }
+
+    #[test]
+    fn findings_cover_every_record_pushed_and_survive_clear_and_eviction() {
+        let mut h = History::new(HistoryLimits { max_records: 2, max_bytes: usize::MAX });
+        let rec = |b: Body| Arc::new(Record::new(Arc::from("f"), Timestamp(1000), b));
+        h.push(rec(Body::Connecting { attempt: 1, url: "u".into(), last_event_id: "".into() }));
+        h.push(rec(Body::Open { status: 200, version: "HTTP/2".into(), headers: BTreeMap::new() }));
+        h.push(rec(Body::Retry { ms: 10 }));
+        for i in 1..=5 {
+            h.push(ev(i, "t", "x", 1000));
+        }
+        h.clear();
+        let codes: Vec<&str> = h.findings(Timestamp(1000)).iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["retry-low", "cache-control", "cors"]);
     }
 }

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use crate::feed::{self, ConfigError, Control, Emission, FeedConfig, STOPPED};
 use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page};
+use crate::raw::{self, CapError, RawLog, RawStats, Row};
 use crate::record::{Body, Cause, Record, Timestamp};
 
 /// A feed as [`Hub::list`] gives it: what the user set, and whether it runs.
@@ -25,10 +26,21 @@ pub struct FeedInfo {
     pub config: FeedConfig,
     /// Records the history keeps ([`HistoryLimits::max_records`]).
     pub history_cap: usize,
+    /// MiB of raw bytes kept for the raw view ([`Hub::set_raw_cap`]); 0 keeps none.
+    pub raw_cap_mib: u32,
     /// A connection task exists (connecting, open, or waiting to reconnect).
     pub running: bool,
     /// Started and not stopped by the user since (stays true after the feed closed by itself).
     pub wanted: bool,
+}
+
+/// A page of a feed's raw view ([`Hub::raw_page`]): `total` rows, those from `offset`.
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    pub total: usize,
+    pub offset: usize,
+    pub rows: Vec<Row>,
+    pub stats: RawStats,
 }
 
 /// Why a hub call failed.
@@ -40,6 +52,8 @@ pub enum HubError {
     Exists(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    RawCap(#[from] CapError),
 }
 
 struct FeedSlot {
@@ -53,6 +67,11 @@ struct FeedSlot {
     /// app reconnects it at its next start).
     wanted: AtomicBool,
     history: Mutex<History>,
+    /// Records pushed to the history so far: the timeline index of the next. Only written under
+    /// the history lock.
+    pushed: AtomicU64,
+    /// The raw bytes. Locked after the history when both are (ingestion); alone by readers.
+    raw: Mutex<RawLog>,
     /// Event seq numbers are never reused, across stops and restarts.
     seq: Arc<AtomicU64>,
     running: Mutex<Option<Control>>,
@@ -119,6 +138,8 @@ impl Hub {
                 limits: Mutex::new(limits),
                 wanted: AtomicBool::new(false),
                 history: Mutex::new(History::new(limits)),
+                pushed: AtomicU64::new(0),
+                raw: Mutex::new(RawLog::new(0)),
                 seq: Arc::new(AtomicU64::new(0)),
                 running: Mutex::new(None),
                 generation: AtomicU64::new(0),
@@ -163,6 +184,7 @@ impl Hub {
                 name: s.name.lock().expect("feed lock").clone(),
                 config: s.config.lock().expect("feed lock").clone(),
                 history_cap: s.limits.lock().expect("feed lock").max_records,
+                raw_cap_mib: s.raw.lock().expect("feed lock").cap_mib(),
                 running: s.running.lock().expect("feed lock").is_some(),
                 wanted: s.wanted.load(Ordering::SeqCst),
             })
@@ -298,6 +320,7 @@ impl Hub {
         if slot.generation.load(Ordering::SeqCst) != generation {
             return;
         }
+        let raw = emission.raw.take();
         let left = slot.events_left.load(Ordering::SeqCst);
         let mut done = false;
         if left != u64::MAX {
@@ -314,6 +337,10 @@ impl Hub {
             }
             // Once reached, the limit is spent: a later start runs without one.
             slot.events_left.store(if done { u64::MAX } else { n }, Ordering::SeqCst);
+        }
+        if let Some(raw) = raw {
+            let first = slot.pushed.load(Ordering::SeqCst);
+            slot.raw.lock().expect("feed lock").take(raw, first, emission.records.len());
         }
         self.append(&mut history, slot, emission.records, emission.bytes);
         drop(history);
@@ -333,7 +360,11 @@ impl Hub {
         let records: Vec<Arc<Record>> = records.into_iter().map(Arc::new).collect();
         for r in &records {
             history.push(r.clone());
+            if let Body::Disconnected { reason, .. } | Body::Closed { reason, .. } = &r.body {
+                slot.raw.lock().expect("feed lock").end(reason);
+            }
         }
+        slot.pushed.fetch_add(records.len() as u64, Ordering::SeqCst);
         let mut subs = self.subscribers.lock().expect("hub lock");
         subs.retain(|q| !q.closed.load(Ordering::SeqCst));
         for q in subs.iter() {
@@ -403,10 +434,52 @@ impl Hub {
         self.with_history(id, |h| h.iter().cloned().collect())
     }
 
-    /// Forgets the feed's retained records.
+    /// Forgets the feed's retained records and raw bytes.
     pub fn clear(&self, id: &str) -> Result<(), HubError> {
-        self.slot(id)?.history.lock().expect("feed lock").clear();
+        let slot = self.slot(id)?;
+        let mut history = slot.history.lock().expect("feed lock");
+        history.clear();
+        slot.raw.lock().expect("feed lock").clear();
         Ok(())
+    }
+
+    /// Keeps up to `mib` MiB of the feed's raw bytes from now on (0: none); what no longer fits
+    /// is evicted at once. Feeds start with 0.
+    pub fn set_raw_cap(&self, id: &str, mib: u32) -> Result<(), HubError> {
+        raw::check_cap_mib(mib)?;
+        self.slot(id)?.raw.lock().expect("feed lock").set_cap_mib(mib);
+        self.listing_changed();
+        Ok(())
+    }
+
+    /// Rows of the feed's raw view from `offset`, or its last `limit` rows when `offset` is
+    /// `None` (a view that follows the feed).
+    pub fn raw_page(&self, id: &str, offset: Option<usize>, limit: usize) -> Result<RawPage, HubError> {
+        self.with_raw(id, |raw| {
+            let total = raw.rows();
+            let offset = offset.unwrap_or(total.saturating_sub(limit));
+            RawPage { total, offset, rows: raw.page(offset, limit), stats: raw.stats() }
+        })
+    }
+
+    /// The raw view's rows of the lines record `index` (of the feed's timeline) was parsed from.
+    pub fn raw_locate(&self, id: &str, index: u64) -> Result<Option<std::ops::Range<usize>>, HubError> {
+        self.with_raw(id, |raw| raw.locate(index))
+    }
+
+    /// The record (its timeline index, and `seq` for an event) the raw view's row `row` was
+    /// parsed into, if that row is a body line.
+    pub fn raw_record_at(&self, id: &str, row: usize) -> Result<Option<raw::RecordRef>, HubError> {
+        self.with_raw(id, |raw| raw.record_at(row))
+    }
+
+    pub fn raw_stats(&self, id: &str) -> Result<RawStats, HubError> {
+        self.with_raw(id, RawLog::stats)
+    }
+
+    /// Runs `f` on the feed's raw log under its lock: keep it short (ingestion waits).
+    pub fn with_raw<R>(&self, id: &str, f: impl FnOnce(&RawLog) -> R) -> Result<R, HubError> {
+        Ok(f(&self.slot(id)?.raw.lock().expect("feed lock")))
     }
 }
 

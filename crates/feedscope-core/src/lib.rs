@@ -5,16 +5,22 @@
 //! [`Hub`] keeps each feed's bounded [`History`] and fans records out to subscribers (the app's
 //! IPC bridge, the CLI printer, an export writer). Every face speaks the same [`Record`] type.
 
+pub mod activity;
+pub mod alerts;
+pub mod diagnose;
 pub mod export;
 pub mod feed;
 pub mod history;
 pub mod hub;
+pub mod raw;
 pub mod record;
 pub mod sse;
 pub mod text;
 
+pub use diagnose::{Code, DiagnoseOptions, Diagnoser, Finding, Severity};
 pub use export::{ExportFormat, Exporter};
 pub use feed::{ConfigError, Ending, FeedConfig, Header, Mode};
 pub use history::{ConnState, FeedStats, History, HistoryLimits, Matcher, Page, Query};
 pub use hub::{FeedInfo, Hub, HubError, Subscription, Watch};
+pub use raw::{RawLog, RawStats};
 pub use record::{Body, Cause, Kind, Record, Timestamp};

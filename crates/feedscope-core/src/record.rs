@@ -201,8 +201,14 @@ pub struct Record {
 pub enum Body {
     /// A request is about to be sent. `attempt` is 1 for the first request and grows with each reconnection.
     Connecting { attempt: u32, url: String, last_event_id: String },
-    /// The response was 200 with `text/event-stream`: the feed is OPEN.
-    Open { status: u16, headers: BTreeMap<String, String> },
+    /// The response was 200 with `text/event-stream`: the feed is OPEN. `version` is the HTTP
+    /// version (`HTTP/1.1`, `HTTP/2`), empty in logs written before records carried it.
+    Open {
+        status: u16,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        version: String,
+        headers: BTreeMap<String, String>,
+    },
     /// A dispatched event. `seq` counts the feed's events from 1 and is never reused.
     Event {
         seq: u64,
@@ -217,6 +223,8 @@ pub enum Body {
     Retry { ms: u64 },
     /// Something in the stream was discarded (an oversized line or event); the feed goes on.
     Error { reason: String },
+    /// An alert rule fired (see [`crate::alerts`]): `rule` says which, `message` what was seen.
+    Alert { rule: String, message: String },
     /// The connection ended and a reconnection is scheduled. `reason` is short and for people,
     /// `cause` for programs, `detail` (often empty) the full story, such as an error chain.
     Disconnected {
@@ -249,6 +257,7 @@ impl Body {
             Body::Comment { .. } => Kind::Comment,
             Body::Retry { .. } => Kind::Retry,
             Body::Error { .. } => Kind::Error,
+            Body::Alert { .. } => Kind::Alert,
             Body::Disconnected { .. } => Kind::Disconnected,
             Body::Closed { .. } => Kind::Closed,
         }
@@ -268,6 +277,7 @@ pub enum Kind {
     Error,
     Disconnected,
     Closed,
+    Alert,
 }
 
 impl Kind {
@@ -279,6 +289,7 @@ impl Kind {
             Kind::Comment => "comment",
             Kind::Retry => "retry",
             Kind::Error => "error",
+            Kind::Alert => "alert",
             Kind::Disconnected => "disconnected",
             Kind::Closed => "closed",
         }
@@ -304,6 +315,7 @@ impl Record {
             Body::Event { data, .. } => data.len(),
             Body::Comment { text } => text.len(),
             Body::Error { reason } => reason.len(),
+            Body::Alert { rule, message } => rule.len() + message.len(),
             Body::Disconnected { reason, detail, .. } | Body::Closed { reason, detail, .. } => {
                 reason.len() + detail.len()
             }
@@ -348,8 +360,11 @@ impl Record {
                 o.str(b"\"url\":", url);
                 o.str(b"\"last_event_id\":", last_event_id);
             }
-            Body::Open { status, headers } => {
+            Body::Open { status, version, headers } => {
                 o.num(b"\"status\":", *status);
+                if !version.is_empty() {
+                    o.str(b"\"version\":", version);
+                }
                 o.key(b"\"headers\":");
                 let mut h = JsonObject::new(o.out);
                 for (k, v) in headers {
@@ -366,6 +381,10 @@ impl Record {
             Body::Comment { text } => o.str(b"\"text\":", text),
             Body::Retry { ms } => o.num(b"\"ms\":", *ms),
             Body::Error { reason } => o.str(b"\"reason\":", reason),
+            Body::Alert { rule, message } => {
+                o.str(b"\"rule\":", rule);
+                o.str(b"\"message\":", message);
+            }
             Body::Disconnected { reason, cause, reconnect_in_ms, detail } => {
                 o.str(b"\"reason\":", reason);
                 o.ours(b"\"cause\":", cause.as_str());
@@ -652,10 +671,16 @@ mod tests {
     fn every_kind_round_trips() {
         let bodies = vec![
             Body::Connecting { attempt: 2, url: "http://x/".into(), last_event_id: "".into() },
-            Body::Open { status: 200, headers: BTreeMap::from([("content-type".into(), "text/event-stream".into())]) },
+            Body::Open {
+                status: 200,
+                version: "HTTP/1.1".into(),
+                headers: BTreeMap::from([("content-type".into(), "text/event-stream".into())]),
+            },
+            Body::Open { status: 200, version: String::new(), headers: BTreeMap::new() },
             Body::Comment { text: " hb".into() },
             Body::Retry { ms: 1500 },
             Body::Error { reason: "line too long".into() },
+            Body::Alert { rule: "an event of type \"price\"".into(), message: "{\"p\":1}".into() },
             Body::Disconnected {
                 reason: "the server ended the stream".into(),
                 cause: Cause::EndOfStream,
@@ -728,6 +753,26 @@ mod tests {
         );
         let line = r#"{"kind":"disconnected","feed":"f","ts":"1970-01-01T00:00:00.000Z","reason":"eof","cause":"end_of_stream","reconnect_in_ms":5}"#;
         assert!(matches!(Record::from_json(line).unwrap().body, Body::Disconnected { cause: Cause::EndOfStream, .. }));
+    }
+
+    #[test]
+    fn open_carries_the_http_version_and_older_logs_still_read() {
+        let body = Body::Open {
+            status: 200,
+            version: "HTTP/2".into(),
+            headers: BTreeMap::from([("content-encoding".into(), "gzip".into())]),
+        };
+        let line = Record::new(Arc::from("f"), Timestamp(0), body.clone()).to_json();
+        assert_eq!(
+            line,
+            r#"{"kind":"open","feed":"f","ts":"1970-01-01T00:00:00.000Z","status":200,"version":"HTTP/2","headers":{"content-encoding":"gzip"}}"#
+        );
+        assert_eq!(Record::from_json(&line).unwrap().body, body);
+        let old = r#"{"kind":"open","feed":"f","ts":"1970-01-01T00:00:00.000Z","status":200,"headers":{}}"#;
+        assert_eq!(
+            Record::from_json(old).unwrap().body,
+            Body::Open { status: 200, version: String::new(), headers: BTreeMap::new() }
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn summary(body: &Body) -> String {
             }
             s
         }
-        Body::Open { status, headers } => {
+        Body::Open { status, headers, .. } => {
             let ct = headers.get("content-type").map(String::as_str).unwrap_or("");
             format!("open: HTTP {status} {ct}")
         }
@@ -91,6 +91,7 @@ pub fn summary(body: &Body) -> String {
         }
         Body::Event { data, .. } => data.clone(),
         Body::Comment { text } => format!(":{text}"),
+        Body::Alert { rule, message } => format!("alert: {rule}: {message}"),
     }
 }
 
@@ -205,7 +206,7 @@ mod tests {
             "connecting (attempt 1) to http://x/"
         );
         let headers = BTreeMap::from([("content-type".to_string(), "text/event-stream".to_string())]);
-        assert_eq!(s(Body::Open { status: 200, headers }), "open: HTTP 200 text/event-stream");
+        assert_eq!(s(Body::Open { status: 200, version: String::new(), headers }), "open: HTTP 200 text/event-stream");
         assert_eq!(s(Body::Retry { ms: 1500 }), "retry: reconnection time set to 1500 ms");
         assert_eq!(s(Body::Error { reason: "too big".into() }), "error: too big");
         assert_eq!(

@@ -455,7 +455,7 @@ async fn open_record_carries_status_and_lowercase_headers() {
             .await;
     let (_hub, sub) = start_feed(cfg(fx.url("/"), Mode::Browser));
     let rs = collect_until(&sub, is_closed).await;
-    let Body::Open { status, headers } = &rs[1].body else { panic!("{:?}", rs[1]) };
+    let Body::Open { status, headers, .. } = &rs[1].body else { panic!("{:?}", rs[1]) };
     assert_eq!(*status, 200);
     assert_eq!(headers.get("x-server").map(String::as_str), Some("fixture"));
     assert_eq!(headers.get("content-type").map(String::as_str), Some("text/event-stream"));

@@ -361,3 +361,23 @@ fn unbounded_line_keeps_memory_bounded() {
     p.push(b"\n\ndata: after\n\n", &mut |i| out.push(i));
     assert_eq!(out, [msg("after")]);
 }
+
+#[test]
+fn end_of_body_returns_the_partial_event_inside_one_and_none_between() {
+    let mut p = Parser::default();
+    let mut out = Vec::new();
+    p.push(b"id: 1\ndata: a\n\nevent: tick\nid: 2\ndata: b\ndata: c\nda", &mut |i| out.push(i));
+    assert_eq!(out, [ev("message", "1", "a")]);
+    // What had arrived of the cut event: its fields as lines, then the unterminated line.
+    assert_eq!(p.end_of_body().as_deref(), Some("event: tick\nid: 2\ndata: b\ndata: c\nda"));
+    assert_eq!(&**p.last_event_id(), "1", "the cut event's id never applies");
+    // Between events (a comment and a retry are no event), nothing was cut.
+    p.push(b"data: x\n\n: heartbeat\nretry: 500\n", &mut |_| {});
+    assert_eq!(p.end_of_body(), None);
+    // A bare unterminated line is already inside an event; an `id:`-only block too.
+    p.push(b"data: y", &mut |_| {});
+    assert_eq!(p.end_of_body().as_deref(), Some("data: y"));
+    p.push(b"id: 7\n", &mut |_| {});
+    assert_eq!(p.end_of_body().as_deref(), Some("id: 7\n"));
+    assert_eq!(p.end_of_body(), None, "each body starts afresh");
+}

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use ts_rs::TS;
 
+use crate::raw::{RawExportDone, RawPage, RawRange};
 use crate::rows::{RecordDetail, Row};
 use crate::state::{AppError, AppState, FeedForm};
 
@@ -41,6 +42,7 @@ pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
             name: String::new(),
             config: FeedConfig::default(),
             history_cap: crate::saved::default_cap(),
+            raw_cap_mib: crate::saved::default_raw_cap(),
         },
     }
 }
@@ -117,4 +119,127 @@ pub fn export_to(
     let written = feedscope_core::export::write_file(&path, format, records.iter().map(|r| &**r), matcher.as_ref())
         .map_err(|e| AppError::msg(format!("could not write {}: {e}", path.display())))?;
     Ok(ExportDone { path: path.display().to_string(), count: written.records, bytes: written.bytes })
+}
+
+/// Rows of the feed's raw view from `offset`, or its newest `limit` rows when `offset` is `None`
+/// (a view that follows the feed).
+pub fn raw_page(state: &AppState, feed: &str, offset: Option<usize>, limit: usize) -> Result<RawPage, AppError> {
+    Ok(RawPage::new(state.hub.raw_page(feed, offset, limit.min(MAX_PAGE))?))
+}
+
+/// The raw view's rows of the lines the record at `index` was parsed from, if still kept.
+pub fn raw_locate(state: &AppState, feed: &str, index: u64) -> Result<Option<RawRange>, AppError> {
+    let rows = state.hub.raw_locate(feed, index)?;
+    Ok(rows.map(|r| RawRange { first: r.start, count: r.len() }))
+}
+
+/// Where the record at `index` is among the rows `filter` shows (what the table scrolls to when
+/// the raw view selects it); `None` when it is not retained or not shown.
+pub fn record_position(state: &AppState, feed: &str, filter: &Query, index: u64) -> Result<Option<usize>, AppError> {
+    let matcher = compile(filter)?;
+    let now = feedscope_core::Timestamp::now();
+    Ok(state.hub.with_history(feed, |h| {
+        let record = h.get(index)?;
+        let before = (index - h.stats(now).first_index) as usize;
+        match &matcher {
+            None => Some(before),
+            Some(m) if m.matches(record) => Some(h.iter().take(before).filter(|r| m.matches(r)).count()),
+            Some(_) => None,
+        }
+    })?)
+}
+
+/// Writes the feed's kept raw bytes to `path` as one `text/event-stream` body, which
+/// `feedscope replay` serves (see `feedscope_core::RawLog::to_sse`).
+pub fn export_raw_to(state: &AppState, feed: &str, path: PathBuf) -> Result<RawExportDone, AppError> {
+    // Copied under the lock, written without it: ingestion is not held up by the disk.
+    let (bytes, connections) = state.hub.with_raw(feed, |raw| raw.to_sse())?;
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&path)?;
+        std::io::Write::write_all(&mut file, &bytes)?;
+        file.sync_all()
+    };
+    write().map_err(|e| AppError::msg(format!("could not write {}: {e}", path.display())))?;
+    Ok(RawExportDone { path: path.display().to_string(), connections, bytes: bytes.len() as u64 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raw::{LineClass, RawRow};
+    use crate::saved::SavedDoc;
+    use feedscope_core::Hub;
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    /// The demo feed of an app state on a demo server: raw rows, lines to records and back, the
+    /// table's position of a record, and the raw export.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_raw_view_pages_locates_and_exports_a_feeds_bytes() {
+        let server = feedscope_server::serve(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            feedscope_server::demo::router(feedscope_server::demo::DemoOptions { rate: 50.0, ..Default::default() }),
+        )
+        .await
+        .unwrap();
+        let hub = Hub::with_runtime(tokio::runtime::Handle::current());
+        let state =
+            AppState::open(hub, SavedDoc::default(), Some(format!("http://{}", server.addr)), Box::new(|_| Ok(())));
+        assert_eq!(state.list()[0].raw_cap_mib, crate::saved::default_raw_cap());
+        let page = loop {
+            let page = raw_page(&state, "demo", Some(0), 200).unwrap();
+            let events: std::collections::BTreeSet<u64> =
+                page.rows.iter().filter_map(|r| if let RawRow::Line { seq, .. } = r { *seq } else { None }).collect();
+            if events.len() >= 3 {
+                break page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert!(matches!(&page.rows[0], RawRow::Connection { conn: 1, attempt: Some(1), .. }));
+        assert!(
+            matches!(&page.rows[1], RawRow::Request { method, url, .. } if method == "GET" && url.ends_with("/events"))
+        );
+        let comment = page
+            .rows
+            .iter()
+            .position(
+                |r| matches!(r, RawRow::Line { class: LineClass::Comment, text, .. } if text == ": feedscope demo"),
+            )
+            .expect("the demo's comment line");
+        let RawRow::Line { record: Some(index), .. } = page.rows[comment] else { panic!("{:?}", page.rows[comment]) };
+        let detail = record_detail(&state, "demo", index).unwrap().unwrap();
+        assert_eq!(detail.record["kind"], "comment");
+        assert_eq!(raw_locate(&state, "demo", index).unwrap(), Some(RawRange { first: comment, count: 1 }));
+
+        // An event: its rows are its block, and the table finds it with and without a filter.
+        let (row, index, seq) = page
+            .rows
+            .iter()
+            .enumerate()
+            .find_map(|(k, r)| match r {
+                RawRow::Line { class: LineClass::Data, record: Some(i), seq: Some(s), .. } => Some((k, *i, *s)),
+                _ => None,
+            })
+            .unwrap();
+        let range = raw_locate(&state, "demo", index).unwrap().unwrap();
+        assert!(range.first <= row && row < range.first + range.count && range.count >= 3, "{range:?}");
+        assert_eq!(record_detail(&state, "demo", index).unwrap().unwrap().record["seq"], seq);
+        let all = Query::default();
+        let pos = record_position(&state, "demo", &all, index).unwrap().unwrap();
+        assert_eq!(query_page(&state, "demo", &all, Some(pos), 1).unwrap().rows[0].index, index);
+        let events = Query { events_only: true, ..Query::default() };
+        let pos = record_position(&state, "demo", &events, index).unwrap().unwrap();
+        assert_eq!(query_page(&state, "demo", &events, Some(pos), 1).unwrap().rows[0].index, index);
+        assert_eq!(record_position(&state, "demo", &events, 0).unwrap(), None, "a connection record is hidden");
+
+        // The export is the body, which parses into the events the feed got.
+        let dir = tempfile::tempdir().unwrap();
+        let done = export_raw_to(&state, "demo", dir.path().join("demo.sse")).unwrap();
+        assert_eq!(done.connections, 1);
+        let bytes = std::fs::read(dir.path().join("demo.sse")).unwrap();
+        assert_eq!(bytes.len() as u64, done.bytes);
+        assert!(bytes.starts_with(b"retry: 2000\n: feedscope demo\n"));
+        let (items, _) = feedscope_core::sse::parse_all(&bytes, Default::default());
+        assert!(items.iter().filter(|i| matches!(i, feedscope_core::sse::Item::Event { .. })).count() >= 3);
+        state.hub.stop_all();
+    }
 }

@@ -17,6 +17,8 @@ pub fn typescript() -> String {
         feedscope_core::Query::decl(),
         feedscope_core::ExportFormat::decl(),
         feedscope_core::Kind::decl(),
+        feedscope_core::RawStats::decl(),
+        feedscope_core::raw::LineEnd::decl(),
         // The app's.
         crate::state::FeedForm::decl(),
         crate::state::AppError::decl(),
@@ -30,6 +32,11 @@ pub fn typescript() -> String {
         crate::api::RowPage::decl(),
         crate::api::InitInfo::decl(),
         crate::api::ExportDone::decl(),
+        crate::raw::RawRow::decl(),
+        crate::raw::LineClass::decl(),
+        crate::raw::RawPage::decl(),
+        crate::raw::RawRange::decl(),
+        crate::raw::RawExportDone::decl(),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by crates/feedscope-desktop/src/ipc.rs: do not edit.\n\

@@ -4,6 +4,7 @@
 //! - [`state`]: the user's feeds (on the engine's hub) and settings, and saving them;
 //! - [`saved`] / [`persist`]: the settings file's content, and writing and guarding it;
 //! - [`bridge`]: the one live update stream to the window; [`rows`]: what a row and a detail show;
+//! - [`raw`]: what the raw view shows (a feed's bytes, line by line, made safe to show);
 //! - [`api`]: the answers of the other commands; [`cli`]: the app's command line;
 //! - [`ipc`]: the TypeScript declarations of every type above the window receives or sends.
 
@@ -12,6 +13,7 @@ pub mod bridge;
 pub mod cli;
 pub mod ipc;
 pub mod persist;
+pub mod raw;
 pub mod rows;
 pub mod saved;
 pub mod state;

@@ -19,6 +19,9 @@ pub struct SavedFeed {
     pub config: FeedConfig,
     #[serde(default = "default_cap")]
     pub history_cap: usize,
+    /// MiB of raw bytes kept for the raw view (0: none); files of older versions get the default.
+    #[serde(default = "default_raw_cap")]
+    pub raw_cap_mib: u32,
     /// Connected when the app last saved; reconnected at start.
     #[serde(default)]
     pub connected: bool,
@@ -31,10 +34,22 @@ pub fn default_cap() -> usize {
     HistoryLimits::default().max_records
 }
 
+pub fn default_raw_cap() -> u32 {
+    feedscope_core::raw::DEFAULT_CAP_MIB
+}
+
 impl SavedFeed {
     pub fn from_info(f: FeedInfo) -> SavedFeed {
         let demo = f.id == DEMO_ID;
-        SavedFeed { id: f.id, name: f.name, config: f.config, history_cap: f.history_cap, connected: f.wanted, demo }
+        SavedFeed {
+            id: f.id,
+            name: f.name,
+            config: f.config,
+            history_cap: f.history_cap,
+            raw_cap_mib: f.raw_cap_mib,
+            connected: f.wanted,
+            demo,
+        }
     }
 
     pub fn limits(&self) -> HistoryLimits {
@@ -67,5 +82,20 @@ impl SavedDoc {
 
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).expect("the saved document serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feeds_saved_before_the_raw_cap_load_with_the_default() {
+        let old =
+            serde_json::json!([{"id": "a", "name": "A", "config": {"url": "http://127.0.0.1:1/"}, "history_cap": 500}]);
+        let doc = SavedDoc::from_map(|k| (k == "feeds").then(|| old.clone())).unwrap();
+        assert_eq!((doc.feeds[0].history_cap, doc.feeds[0].raw_cap_mib), (500, default_raw_cap()));
+        let back: SavedFeed = serde_json::from_value(serde_json::to_value(&doc.feeds[0]).unwrap()).unwrap();
+        assert_eq!(back, doc.feeds[0]);
     }
 }

@@ -6,11 +6,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use feedscope_core::{FeedConfig, FeedInfo, HistoryLimits, Hub};
+use feedscope_core::{FeedConfig, FeedInfo, HistoryLimits, Hub, HubError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::saved::{default_cap, SavedDoc, SavedFeed, DEMO_ID};
+use crate::saved::{default_cap, default_raw_cap, SavedDoc, SavedFeed, DEMO_ID};
 
 /// What the feed editor sends.
 #[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
@@ -18,6 +18,9 @@ pub struct FeedForm {
     pub name: String,
     pub config: FeedConfig,
     pub history_cap: usize,
+    /// MiB of raw bytes kept for the raw view; 0 keeps none.
+    #[serde(default = "default_raw_cap")]
+    pub raw_cap_mib: u32,
 }
 
 impl FeedForm {
@@ -29,10 +32,11 @@ impl FeedForm {
         }
     }
 
-    /// The form's own rules (the name); the engine checks the config and the history cap.
+    /// The form's own rules (the name); the engine checks the config and the caps.
     fn validate(&self) -> Result<(), AppError> {
         self.config.validate_user_settings().map_err(|e| AppError::field(e.field(), e.to_string()))?;
         self.limits().validate().map_err(|e| AppError::field(e.field(), e.to_string()))?;
+        feedscope_core::raw::check_cap_mib(self.raw_cap_mib).map_err(|e| AppError::from(HubError::from(e)))?;
         let name = self.name();
         if name.is_empty() {
             return Err(AppError::field("name", "give the feed a name"));
@@ -49,7 +53,8 @@ impl FeedForm {
 }
 
 /// A refusal the window can show next to a field (`field` is a [`FeedConfig`] field name, or
-/// `name` / `history_cap` / `search`), or as a general message when `field` is `None`.
+/// `name` / `history_cap` / `raw_cap_mib` / `search`), or as a general message when `field` is
+/// `None`.
 #[derive(Debug, Clone, Serialize, PartialEq, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct AppError {
@@ -70,6 +75,7 @@ impl From<feedscope_core::HubError> for AppError {
     fn from(e: feedscope_core::HubError) -> Self {
         match e {
             feedscope_core::HubError::Config(c) => AppError::field(c.field(), c.to_string()),
+            feedscope_core::HubError::RawCap(c) => AppError::field("raw_cap_mib", c.to_string()),
             other => AppError::msg(other.to_string()),
         }
     }
@@ -120,6 +126,7 @@ impl AppState {
                     name: "Demo feed".into(),
                     config,
                     history_cap: default_cap(),
+                    raw_cap_mib: default_raw_cap(),
                     connected: true,
                     demo: true,
                 };
@@ -132,7 +139,14 @@ impl AppState {
                     f.config.url = rebase(&f.config.url, base);
                 }
             }
-            match state.hub.add_named(&f.id, &f.name, f.config.clone(), f.limits()) {
+            let added = state.hub.add_named(&f.id, &f.name, f.config.clone(), f.limits());
+            if added.is_ok() {
+                if let Err(e) = state.hub.set_raw_cap(&f.id, f.raw_cap_mib) {
+                    state.notice(format!("Feed {:?}: {e}; it keeps the default, {} MiB", f.name, default_raw_cap()));
+                    let _ = state.hub.set_raw_cap(&f.id, default_raw_cap());
+                }
+            }
+            match added {
                 Ok(()) if f.connected => {
                     let _ = state.hub.start(&f.id);
                 }
@@ -213,6 +227,7 @@ impl AppState {
         let name = form.name();
         let id = self.unique_id(&name);
         self.hub.add_named(&id, &name, form.config.clone(), form.limits())?;
+        self.hub.set_raw_cap(&id, form.raw_cap_mib)?;
         if connect {
             self.hub.start(&id)?;
         }
@@ -222,6 +237,7 @@ impl AppState {
 
     pub fn update(&self, id: &str, form: FeedForm) -> Result<FeedInfo, AppError> {
         form.validate()?;
+        self.hub.set_raw_cap(id, form.raw_cap_mib)?;
         self.hub.update(id, form.config.clone(), form.limits())?;
         self.hub.rename(id, &form.name())?;
         self.save();
@@ -230,7 +246,12 @@ impl AppState {
 
     pub fn duplicate(&self, id: &str) -> Result<FeedInfo, AppError> {
         let src = self.hub.info(id)?;
-        let form = FeedForm { name: format!("{} copy", src.name), config: src.config, history_cap: src.history_cap };
+        let form = FeedForm {
+            name: format!("{} copy", src.name),
+            config: src.config,
+            history_cap: src.history_cap,
+            raw_cap_mib: src.raw_cap_mib,
+        };
         self.add(form, false)
     }
 
@@ -269,6 +290,7 @@ impl AppState {
                         name: name_for(url),
                         config: FeedConfig::new(url.clone()),
                         history_cap: default_cap(),
+                        raw_cap_mib: default_raw_cap(),
                     };
                     match self.add(form, true) {
                         Ok(v) => Some(v.id),
@@ -315,7 +337,12 @@ mod tests {
 
     #[test]
     fn editor_refusals_name_the_field() {
-        let ok = FeedForm { name: "x".into(), config: FeedConfig::new("http://127.0.0.1:1/"), history_cap: 1000 };
+        let ok = FeedForm {
+            name: "x".into(),
+            config: FeedConfig::new("http://127.0.0.1:1/"),
+            history_cap: 1000,
+            raw_cap_mib: 8,
+        };
         assert!(ok.validate().is_ok());
         let field = |f: fn(&mut FeedForm)| {
             let mut i = ok.clone();
@@ -333,6 +360,7 @@ mod tests {
         assert_eq!(field(|i| i.config.url = "nope".into()), "url");
         assert_eq!(field(|i| i.config.method = "G T".into()), "method");
         assert_eq!(field(|i| i.history_cap = 5), "history_cap");
+        assert_eq!(field(|i| i.raw_cap_mib = 5000), "raw_cap_mib");
         assert_eq!(field(|i| i.config.read_timeout_ms = 5), "read_timeout_ms");
     }
 }

@@ -1,5 +1,6 @@
 //! Replay of a recorded NDJSON log (docs/log-format.md) as a live SSE stream, at the original
-//! pace or faster, resuming after the client's `Last-Event-ID`.
+//! pace or faster, resuming after the client's `Last-Event-ID`; or of a `.sse` file (the app's
+//! raw export, or any captured `text/event-stream` body), served byte for byte ([`Replay`]).
 //!
 //! Only `event`, `comment` and `retry` records are served; the connection records
 //! (`connecting`, `open`, `disconnected`, `closed`, `error`) are skipped. A log that holds
@@ -18,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Router;
 use bytes::Bytes;
-use feedscope_core::sse::RecordEncoder;
+use feedscope_core::sse::{Item, Limits, Parser, RecordEncoder};
 use feedscope_core::{Body, Record};
 use futures_util::Stream;
 use tokio::time::Instant;
@@ -44,6 +45,46 @@ pub enum ReplayError {
     /// A line is not a record in Feedscope's log format; `line_no` counts from 1.
     #[error("line {line_no} of the replay log is not a Feedscope record: {reason}")]
     BadLine { line_no: usize, reason: String },
+}
+
+/// What `feedscope replay` serves: an NDJSON log, or a `text/event-stream` body.
+#[derive(Debug)]
+pub enum Replay {
+    Log(Vec<Record>),
+    Body(Bytes),
+}
+
+impl Replay {
+    /// Reads `path`: a file named `*.sse` is a body served as it is, anything else an NDJSON log.
+    pub fn open(path: &Path) -> Result<Replay, ReplayError> {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("sse")) {
+            load_sse(path).map(Replay::Body)
+        } else {
+            load(path).map(Replay::Log)
+        }
+    }
+
+    /// The events a client gets from the start.
+    pub fn events(&self) -> usize {
+        match self {
+            Replay::Log(records) => records.iter().filter(|r| matches!(r.body, Body::Event { .. })).count(),
+            Replay::Body(body) => resume_points(body).len(),
+        }
+    }
+
+    /// Serves it at every path: a log with its pacing divided by `speed` ([`router`]), a body at
+    /// once ([`router_sse`]; it has no times).
+    pub fn router(self, speed: f64) -> Router {
+        match self {
+            Replay::Log(records) => router(records, speed),
+            Replay::Body(body) => router_sse(body),
+        }
+    }
+}
+
+/// Reads a `text/event-stream` body to serve as it is.
+pub fn load_sse(path: &Path) -> Result<Bytes, ReplayError> {
+    std::fs::read(path).map(Bytes::from).map_err(|source| ReplayError::Io { path: path.to_owned(), source })
 }
 
 /// Reads an NDJSON log: one record per line, blank lines ignored, CRLF and a leading BOM
@@ -84,6 +125,43 @@ fn json_reason(e: &serde_json::Error) -> String {
 pub fn router(records: Vec<Record>, speed: f64) -> Router {
     let plan = Plan { records: merge_feeds(records), speed: (speed.is_finite() && speed > 0.0).then_some(speed) };
     Router::new().fallback(replay).with_state(Arc::new(plan))
+}
+
+/// Serves `body` at every path as one response body, all at once, and then ends it. A request
+/// with a `Last-Event-ID` gets the body from the end of the block of the first event with that
+/// id (from the start when there is none), so a client resumes where it was.
+pub fn router_sse(body: Bytes) -> Router {
+    let plan = SsePlan { resume: resume_points(&body), body };
+    Router::new().fallback(replay_sse).with_state(Arc::new(plan))
+}
+
+struct SsePlan {
+    body: Bytes,
+    /// Each event's id and where its block ends in the body, in order.
+    resume: Vec<(Arc<str>, usize)>,
+}
+
+/// Every event of `body` with its id and the end of its block, by the engine's parser.
+fn resume_points(body: &[u8]) -> Vec<(Arc<str>, usize)> {
+    let mut points = Vec::new();
+    let mut parser = Parser::new(Limits::default());
+    parser.push_spanned(body, &mut |item, span| {
+        if let Item::Event { id, .. } = item {
+            points.push((id, span.end as usize));
+        }
+    });
+    points
+}
+
+/// Bytes of the body per chunk of the response.
+const SSE_CHUNK: usize = 16 << 10;
+
+async fn replay_sse(State(plan): State<Arc<SsePlan>>, headers: HeaderMap) -> Response {
+    let wanted = headers.get("last-event-id").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let from = wanted.and_then(|w| plan.resume.iter().find(|(id, _)| **id == *w).map(|(_, end)| *end)).unwrap_or(0);
+    let body = plan.body.slice(from..);
+    let chunks = (0..body.len()).step_by(SSE_CHUNK).map(move |at| Ok(body.slice(at..(at + SSE_CHUNK).min(body.len()))));
+    event_stream(futures_util::stream::iter(chunks.collect::<Vec<Result<Bytes, io::Error>>>()))
 }
 
 /// The servable records in serving order, and the pace.

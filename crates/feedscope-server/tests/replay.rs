@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use feedscope_core::sse::Item;
-use feedscope_core::{Body, Record};
-use feedscope_server::replay::{load, router, ReplayError};
-use feedscope_testkit::{fetch_all, serve_loopback};
+use feedscope_core::sse::{parse_all, Item, Limits};
+use feedscope_core::{Body, FeedConfig, Hub, Mode, Record};
+use feedscope_server::replay::{load, router, Replay, ReplayError};
+use feedscope_testkit::{collect_until, events, fetch_all, serve_loopback};
 
 /// A recorded session: connection records around events whose ids persist, reset and change.
 const LOG: &str = r#"{"kind":"connecting","feed":"demo","ts":"2025-11-26T04:33:09.000Z","attempt":1,"url":"http://127.0.0.1:1/events","last_event_id":""}
@@ -26,11 +26,18 @@ const LOG: &str = r#"{"kind":"connecting","feed":"demo","ts":"2025-11-26T04:33:0
 "#;
 
 fn temp_log(contents: &str) -> PathBuf {
+    temp_file("ndjson", contents.as_bytes())
+}
+
+fn temp_file(extension: &str, contents: &[u8]) -> PathBuf {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let name =
-        format!("feedscope-server-replay-{}-{}.ndjson", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let name = format!(
+        "feedscope-server-replay-{}-{}.{extension}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
     let path = std::env::temp_dir().join(name);
-    std::fs::write(&path, contents).expect("write temp log");
+    std::fs::write(&path, contents).expect("write temp file");
     path
 }
 
@@ -144,4 +151,57 @@ async fn replay_serves_several_feeds_in_timestamp_order() {
     let order: Vec<String> = got.events().into_iter().map(|(_, _, data)| data).collect();
     assert_eq!(order, ["a1", "b1", "a2"]);
     server.shutdown().await;
+}
+
+/// A body with a BOM, CRLF, lone CR, a comment and `retry:`: what a raw export holds.
+const RAW: &[u8] =
+    b"\xef\xbb\xbfretry: 50\r\n: hi\r\n\r\nid: 1\r\nevent: a\r\ndata: x\r\n\r\ndata: y\rid: 3\rdata: z\r\r";
+
+#[tokio::test]
+async fn a_sse_file_is_served_byte_for_byte_and_resumes_after_the_last_event_id() {
+    let path = temp_file("sse", RAW);
+    let replay = Replay::open(&path).expect("a readable file");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(replay.events(), 2);
+    let server = serve_loopback(replay.router(1.0)).await;
+
+    let bytes = reqwest::get(server.url("/any")).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[..], RAW);
+    let got = fetch_all(&server.url("/"), None).await;
+    assert!(got.ended);
+    assert_eq!(got.content_type(), "text/event-stream");
+    assert_eq!(got.items, parse_all(RAW, Limits::default()).0);
+
+    // Resumed after id 1: only the block after its event.
+    let got = fetch_all(&server.url("/"), Some("1")).await;
+    assert_eq!(got.events(), [("message".to_string(), "3".to_string(), "y\nz".to_string())]);
+    // An id the body never had: from the start.
+    assert_eq!(fetch_all(&server.url("/"), Some("nope")).await.events().len(), 2);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_feeds_raw_export_replays_its_events() {
+    let demo = serve_loopback(feedscope_server::demo::router(Default::default())).await;
+    let hub = Hub::new();
+    let config = FeedConfig { mode: Mode::Browser, ..FeedConfig::new(demo.url("/burst?n=300")) };
+    hub.add("f", config, Default::default()).unwrap();
+    hub.set_raw_cap("f", 8).unwrap();
+    let sub = hub.subscribe(Some("f"), 1 << 20);
+    hub.stop_after("f", 300).unwrap();
+    hub.start("f").unwrap();
+    let recorded = collect_until(&sub, |rs| rs.iter().any(|r| matches!(r.body, Body::Closed { .. }))).await;
+    assert_eq!(events(&recorded).len(), 300);
+
+    let (sse, connections) = hub.with_raw("f", |raw| raw.to_sse()).unwrap();
+    assert_eq!(connections, 1);
+    let path = temp_file("sse", &sse);
+    let replay = Replay::open(&path).expect("a readable file");
+    let _ = std::fs::remove_file(&path);
+    let server = serve_loopback(replay.router(0.0)).await;
+    let got = fetch_all(&server.url("/"), None).await;
+    // The burst may have ended its body after the 300th event; its events are all there.
+    assert_eq!(got.events()[..300], events(&recorded)[..]);
+    server.shutdown().await;
+    demo.shutdown().await;
 }

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+pub mod diag_servers;
 pub mod e2e;
 pub mod fetch;
 pub mod records;

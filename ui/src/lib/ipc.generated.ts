@@ -51,6 +51,10 @@ export type FeedInfo = { id: string, name: string, config: FeedConfig,
  */
 history_cap: number, 
 /**
+ * MiB of raw bytes kept for the raw view ([`Hub::set_raw_cap`]); 0 keeps none.
+ */
+raw_cap_mib: number, 
+/**
  * A connection task exists (connecting, open, or waiting to reconnect).
  */
 running: boolean, 
@@ -115,7 +119,31 @@ export type ExportFormat = "ndjson" | "json" | "csv" | "sse";
 
 export type Kind = "connecting" | "open" | "event" | "comment" | "retry" | "error" | "disconnected" | "closed";
 
-export type FeedForm = { name: string, config: FeedConfig, history_cap: number, };
+export type RawStats = { cap_mib: number, 
+/**
+ * Memory counted against the cap: body bytes, headers, and which lines each record came from.
+ */
+retained_bytes: number, 
+/**
+ * Body bytes kept.
+ */
+body_bytes: number, connections: number, 
+/**
+ * Body bytes the cap evicted.
+ */
+evicted_bytes: number, 
+/**
+ * Whole connections (head and body) the cap evicted.
+ */
+evicted_connections: number, };
+
+export type LineEnd = "none" | "lf" | "cr" | "crlf";
+
+export type FeedForm = { name: string, config: FeedConfig, history_cap: number, 
+/**
+ * MiB of raw bytes kept for the raw view; 0 keeps none.
+ */
+raw_cap_mib: number, };
 
 export type AppError = { field: string | null, message: string, };
 
@@ -252,3 +280,45 @@ count: number,
  * Size of the file.
  */
 bytes: number, };
+
+export type RawRow = { "kind": "connection", conn: number, attempt: number | null, 
+/**
+ * Milliseconds since the Unix epoch.
+ */
+ts: number | null, 
+/**
+ * What the request sent as `Last-Event-ID` (empty: none).
+ */
+last_event_id: string | null, } | { "kind": "request", conn: number, method: string, url: string, } | { "kind": "header", conn: number, sent: boolean, name: string, value: string, } | { "kind": "request_body", conn: number, body: string, } | { "kind": "status", conn: number, version: string, status: number, } | { "kind": "skipped", conn: number, bytes: number, } | { "kind": "line", conn: number, 
+/**
+ * Body offset of the line's first byte.
+ */
+offset: number, text: string, 
+/**
+ * Bytes of the line without its line end.
+ */
+len: number, 
+/**
+ * `text` shows only the start of the line.
+ */
+cut: boolean, end: LineEnd, class: LineClass, 
+/**
+ * Timeline index of the record the line was parsed into (what the table selects).
+ */
+record: number | null, 
+/**
+ * That record's event `seq`, when it is an event.
+ */
+seq: number | null, } | { "kind": "end", conn: number, reason: string, };
+
+export type LineClass = "blank" | "comment" | "data" | "event" | "id" | "retry" | "ignored_id" | "ignored_retry" | "unknown";
+
+export type RawPage = { total: number, offset: number, rows: Array<RawRow>, stats: RawStats, };
+
+export type RawRange = { first: number, count: number, };
+
+export type RawExportDone = { path: string, 
+/**
+ * Connections whose bytes are in the file.
+ */
+connections: number, bytes: number, };

@@ -2,7 +2,21 @@
 // Channel that carries coalesced live updates. The types come from the Rust ones (ts-rs), in
 // ipc.generated.ts; only the window's own settings are declared here.
 import { Channel, invoke } from '@tauri-apps/api/core';
-import type { AppError, ExportDone, ExportFormat, FeedForm, FeedInfo, InitInfo, LiveUpdate, Query, RecordDetail, RowPage } from './ipc.generated';
+import type {
+  AppError,
+  ExportDone,
+  ExportFormat,
+  FeedForm,
+  FeedInfo,
+  InitInfo,
+  LiveUpdate,
+  Query,
+  RawExportDone,
+  RawPage,
+  RawRange,
+  RecordDetail,
+  RowPage,
+} from './ipc.generated';
 
 export type * from './ipc.generated';
 
@@ -11,6 +25,8 @@ export interface Settings {
   selected?: string;
   hideConnection?: boolean;
   exportFormat?: ExportFormat;
+  /** The raw view is open beside the table. */
+  raw?: boolean;
 }
 
 export function errorOf(e: unknown): AppError {
@@ -48,3 +64,17 @@ export const getRecord = (feed: string, index: number) =>
 /** Opens the save dialog and writes the file from the backend; null when cancelled. */
 export const exportFeed = (feed: string, filter: Query | null, format: ExportFormat) =>
   invoke<ExportDone | null>('export_feed', { feed, filter, format });
+
+/** Rows of the feed's raw view from `offset`; `offset: null` asks for the newest `limit` rows. */
+export const rawPage = (feed: string, offset: number | null, limit: number) =>
+  invoke<RawPage>('raw_page', { feed, offset, limit });
+
+/** The raw view's rows of the lines the record at `index` came from; null when not kept. */
+export const rawLocate = (feed: string, index: number) => invoke<RawRange | null>('raw_locate', { feed, index });
+
+/** Where the record at `index` is among the rows `filter` shows; null when it is not shown. */
+export const recordPosition = (feed: string, filter: Query, index: number) =>
+  invoke<number | null>('record_position', { feed, filter, index });
+
+/** Opens the save dialog and writes the raw bytes as a `.sse` file; null when cancelled. */
+export const exportRaw = (feed: string) => invoke<RawExportDone | null>('export_raw', { feed });

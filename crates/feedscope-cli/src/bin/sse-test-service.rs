@@ -342,7 +342,11 @@ async fn forward(subscription: Subscription, mut sender: CallbackSender, cancel:
             // A user's stop cancels this task first, so a `closed` seen here is the server's
             // doing: a failure, or a 204 (which a browser's EventSource reports as an error too).
             Body::Closed { reason, .. } => (Some(json!({"kind": "error", "error": reason})), true),
-            Body::Connecting { .. } | Body::Open { .. } | Body::Retry { .. } | Body::Error { .. } => (None, false),
+            Body::Connecting { .. }
+            | Body::Open { .. }
+            | Body::Retry { .. }
+            | Body::Error { .. }
+            | Body::Alert { .. } => (None, false),
         };
         if let Some(message) = message {
             tokio::select! {

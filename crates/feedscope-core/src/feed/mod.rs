@@ -2,6 +2,7 @@
 //! (or, in `persistent` mode, the way a monitoring tool should), as a stream of [`Record`]s.
 
 mod config;
+mod decode;
 mod ending;
 mod policy;
 mod response;
@@ -12,7 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +24,7 @@ pub use ending::{error_chain, ConnectFailure, Ending, Loss, STOPPED};
 pub use policy::Backoff;
 pub use response::{classify, is_event_stream, is_retryable, Verdict};
 
+use crate::raw::{Raw, RawChunk, RawRequest, RawResponse, RecordSpan};
 use crate::record::{Body, Record, Timestamp};
 use crate::sse::{Item, Parser};
 
@@ -30,6 +34,16 @@ pub struct Emission {
     pub records: Vec<Record>,
     /// Response body bytes received since the previous emission.
     pub bytes: u64,
+    /// For the raw view: the request about to be sent, a response, or the read of the body the
+    /// records were parsed from (after content decoding) with where each came from.
+    pub raw: Option<Raw>,
+}
+
+impl Emission {
+    fn with_raw(mut self, raw: Raw) -> Emission {
+        self.raw = Some(raw);
+        self
+    }
 }
 
 /// Where a connection task's records go.
@@ -59,6 +73,7 @@ pub async fn run(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, contro
     let closed = |ending: Ending| Emission {
         records: vec![Record::new(feed.clone(), Timestamp::now(), ending.closed())],
         bytes: 0,
+        raw: None,
     };
     let client = match config.validate().map_err(Ending::Config).and_then(|_| build_client(&config)) {
         Ok(c) => c,
@@ -154,13 +169,19 @@ impl Connection {
 
     fn emission(&self, bodies: Vec<Body>, bytes: u64) -> Emission {
         let ts = Timestamp::now();
-        Emission { records: bodies.into_iter().map(|b| Record::new(self.feed.clone(), ts, b)).collect(), bytes }
+        Emission {
+            records: bodies.into_iter().map(|b| Record::new(self.feed.clone(), ts, b)).collect(),
+            bytes,
+            raw: None,
+        }
     }
 
-    /// The request headers: the user's, as given; `Accept` and `Cache-Control` as a browser sends
-    /// them only where the user set no such header (MCP servers and some gateways need
-    /// `Accept: application/json, text/event-stream`); `Last-Event-ID` always the engine's own,
-    /// which a user-set one seeded (see [`FeedConfig::initial_last_event_id`]).
+    /// The request headers: the user's, as given; `Accept`, `Cache-Control` and
+    /// `Accept-Encoding` as a browser sends them only where the user set no such header (MCP
+    /// servers and some gateways need `Accept: application/json, text/event-stream`);
+    /// `Last-Event-ID` always the engine's own, which a user-set one seeded (see
+    /// [`FeedConfig::initial_last_event_id`]). A browser also offers `br`, which the engine does
+    /// not decode; a server that compresses for browsers still compresses for it.
     fn headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
         for Header { name, value } in &self.config.headers {
@@ -176,6 +197,9 @@ impl Connection {
         if !h.contains_key(CACHE_CONTROL) {
             h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         }
+        if !h.contains_key(ACCEPT_ENCODING) {
+            h.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate"));
+        }
         h.remove("last-event-id");
         let id = self.parser.last_event_id();
         if !id.is_empty() {
@@ -190,16 +214,23 @@ impl Connection {
     async fn request(&mut self, restart: &Notify, sink: &mut impl Sink) -> Outcome {
         self.attempt += 1;
         let url = self.config.url.trim().to_owned();
-        sink.emit(self.emission(
-            vec![Body::Connecting {
-                attempt: self.attempt,
-                url: url.clone(),
-                last_event_id: self.parser.last_event_id().to_string(),
-            }],
-            0,
-        ));
         let method = reqwest::Method::from_bytes(self.config.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut req = self.client.request(method, &url).headers(self.headers());
+        let headers = self.headers();
+        let last_event_id = self.parser.last_event_id().to_string();
+        let raw = Raw::Request(RawRequest {
+            ts: Timestamp::now(),
+            attempt: self.attempt,
+            method: method.to_string(),
+            url: url.clone(),
+            headers: crate::raw::header_list(&headers),
+            last_event_id: last_event_id.clone(),
+            body: self.config.body.clone(),
+        });
+        sink.emit(
+            self.emission(vec![Body::Connecting { attempt: self.attempt, url: url.clone(), last_event_id }], 0)
+                .with_raw(raw),
+        );
+        let mut req = self.client.request(method, &url).headers(headers);
         if let Some(body) = &self.config.body {
             req = req.body(body.clone());
         }
@@ -214,6 +245,12 @@ impl Connection {
             Some(Err(e)) => return Outcome::reconnect(Ending::request_failed(&e, &url)),
             None => return Outcome::reconnect(Ending::NoResponse { timeout_ms }),
         };
+        sink.emit(Emission::default().with_raw(Raw::Response(RawResponse {
+            ts: Timestamp::now(),
+            status: resp.status().as_u16(),
+            version: decode::http_version(resp.version()).to_owned(),
+            headers: crate::raw::header_list(resp.headers()),
+        })));
         let content_type = resp.headers().get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         match classify(resp.status().as_u16(), content_type.as_deref(), self.config.mode) {
             Verdict::Accept => {}
@@ -232,7 +269,11 @@ impl Connection {
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        sink.emit(self.emission(vec![Body::Open { status: 200, headers }], 0));
+        let version = decode::http_version(resp.version()).to_owned();
+        // reqwest decodes nothing (no compression feature), so the header stays in the record and
+        // the body is decoded here, read by read.
+        let mut decoder = decode::BodyDecoder::new(headers.get("content-encoding").map(String::as_str));
+        sink.emit(self.emission(vec![Body::Open { status: 200, version, headers }], 0));
 
         let mut stream = resp.bytes_stream();
         let ending = loop {
@@ -243,7 +284,16 @@ impl Connection {
             match next {
                 Some(Some(Ok(chunk))) => {
                     self.backoff.healthy();
-                    let emission = self.ingest(&chunk);
+                    let body = match decoder.decode(&chunk) {
+                        Ok(body) => body,
+                        Err(e) => {
+                            let chain = format!("cannot decode the {} body: {e}", decoder.name());
+                            break Ending::Lost { kind: Loss::Other, chain };
+                        }
+                    };
+                    let mut emission = self.ingest(crate::raw::shared(&chunk, body));
+                    // The body's bytes as they came over the network, before decoding.
+                    emission.bytes = chunk.len() as u64;
                     sink.emit(emission);
                     // Backpressure: read on only when the subscribers have room. Time spent here
                     // is the consumer's, so the read timeout does not run meanwhile.
@@ -265,21 +315,30 @@ impl Connection {
     }
 
     /// Parses one read into records; `retry:` takes effect here, before anything else can happen.
-    fn ingest(&mut self, chunk: &[u8]) -> Emission {
+    /// The raw view gets the read and where in the body each event, comment and `retry:` was.
+    fn ingest(&mut self, chunk: bytes::Bytes) -> Emission {
         let ts = Timestamp::now();
         // Sized for small events, so a burst's emission rarely grows.
         let mut records = Vec::with_capacity(chunk.len() / 64 + 1);
+        let mut spans = Vec::with_capacity(records.capacity());
+        let offset = self.parser.body_offset();
         let feed = &self.feed;
         let seq = &self.seq;
         let backoff = &mut self.backoff;
-        self.parser.push(chunk, &mut |item| {
+        self.parser.push_spanned(&chunk, &mut |item, span| {
             let body = match item {
                 Item::Event { event_type, id, data } => {
-                    Body::Event { seq: seq.fetch_add(1, Ordering::Relaxed) + 1, event_type, id, data }
+                    let seq = seq.fetch_add(1, Ordering::Relaxed) + 1;
+                    spans.push(RecordSpan { record: records.len(), seq: Some(seq), span });
+                    Body::Event { seq, event_type, id, data }
                 }
-                Item::Comment(text) => Body::Comment { text },
+                Item::Comment(text) => {
+                    spans.push(RecordSpan { record: records.len(), seq: None, span });
+                    Body::Comment { text }
+                }
                 Item::Retry(ms) => {
                     backoff.set_retry(ms);
+                    spans.push(RecordSpan { record: records.len(), seq: None, span });
                     Body::Retry { ms }
                 }
                 Item::TooLarge { what, limit } => Body::Error {
@@ -291,7 +350,8 @@ impl Connection {
             };
             records.push(Record::new(feed.clone(), ts, body));
         });
-        Emission { records, bytes: chunk.len() as u64 }
+        let bytes = chunk.len() as u64;
+        Emission { records, bytes, raw: Some(Raw::Chunk(RawChunk { offset, bytes: chunk, spans })) }
     }
 }
 
@@ -299,10 +359,13 @@ impl Connection {
 /// for at most [`EXCERPT_WAIT`]; `None` when there is nothing to show.
 async fn body_excerpt(mut resp: reqwest::Response) -> Option<String> {
     let mut bytes = Vec::new();
+    // The request offered gzip and deflate, so a refusal may come compressed too.
+    let encoding = resp.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut decoder = decode::BodyDecoder::new(encoding.as_deref());
     let read = async {
         while bytes.len() < EXCERPT_BYTES {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            match resp.chunk().await.map(|c| c.map(|chunk| decoder.decode(&chunk).map(|b| b.into_owned()))) {
+                Ok(Some(Ok(chunk))) => bytes.extend_from_slice(&chunk),
                 _ => break,
             }
         }

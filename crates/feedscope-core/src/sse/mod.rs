@@ -5,4 +5,4 @@ mod encoder;
 mod parser;
 
 pub use encoder::{encode_comment, encode_event, encode_retry, RecordEncoder};
-pub use parser::{parse_all, Item, Limits, Oversize, Parser};
+pub use parser::{classify_line, parse_all, Field, Item, Limits, LineKind, Oversize, Parser, Span};

@@ -35,6 +35,111 @@ pub enum Item {
     TooLarge { what: Oversize, limit: usize },
 }
 
+/// Where an item came from in its response body: byte offsets `start..end` from the body's first
+/// byte (a BOM counts). An event's span runs from the start of its block's first line to just
+/// past the first byte of the line end of the blank line that dispatched it; a comment's or a
+/// `retry:`'s covers its own line the same way; a [`Item::TooLarge`]'s is empty, at the start of
+/// the line where the limit was passed. A line end counts only its first byte because the LF of
+/// a CRLF may come in a later read: so every split of a body into reads gives the same spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// What a line of a body is to the parser ([`classify_line`]): the same rules [`Parser`] applies,
+/// for a view that shows the raw lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// An empty line: dispatches the block.
+    Blank,
+    /// Starts with `:`.
+    Comment,
+    /// A field the parser applies.
+    Field(Field),
+    /// A known field the parser ignores for its value: an `id` with a NUL, a `retry` that is not
+    /// only ASCII digits.
+    Ignored(Field),
+    /// Any other field name (names are case-sensitive): ignored.
+    Unknown,
+}
+
+/// The fields the format defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Data,
+    Event,
+    Id,
+    Retry,
+}
+
+impl Field {
+    fn of(name: &[u8]) -> Option<Field> {
+        match name {
+            b"data" => Some(Field::Data),
+            b"event" => Some(Field::Event),
+            b"id" => Some(Field::Id),
+            b"retry" => Some(Field::Retry),
+            _ => None,
+        }
+    }
+}
+
+/// A line (without its line end) split the way the format says.
+enum Line<'a> {
+    Blank,
+    /// The text after the colon.
+    Comment(&'a [u8]),
+    /// The name, and the value without its one leading space; no colon means an empty value.
+    Field(&'a [u8], &'a [u8]),
+}
+
+impl<'a> Line<'a> {
+    #[inline]
+    fn split(line: &'a [u8]) -> Line<'a> {
+        if line.is_empty() {
+            return Line::Blank;
+        }
+        if line[0] == b':' {
+            return Line::Comment(&line[1..]);
+        }
+        match memchr(b':', line) {
+            Some(c) => {
+                let v = &line[c + 1..];
+                Line::Field(&line[..c], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => Line::Field(line, &b""[..]),
+        }
+    }
+}
+
+/// An `id` value is ignored as a whole when it contains NUL.
+fn id_applies(value: &[u8]) -> bool {
+    memchr(0, value).is_none()
+}
+
+/// A `retry` value applies only when it is ASCII digits (`+5`, `5ms` and ` 5` are ignored).
+fn retry_ms(value: &[u8]) -> Option<u64> {
+    (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
+        .then(|| value.iter().fold(0u64, |acc, d| acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))))
+}
+
+/// What `line` (without its line end) is to the parser. `first_in_body`: the line starts the
+/// response body, where one leading BOM is not part of it.
+pub fn classify_line(line: &[u8], first_in_body: bool) -> LineKind {
+    let line = if first_in_body { line.strip_prefix(&BOM[..]).unwrap_or(line) } else { line };
+    match Line::split(line) {
+        Line::Blank => LineKind::Blank,
+        Line::Comment(_) => LineKind::Comment,
+        Line::Field(name, value) => match Field::of(name) {
+            None => LineKind::Unknown,
+            Some(Field::Id) if !id_applies(value) => LineKind::Ignored(Field::Id),
+            Some(Field::Retry) if retry_ms(value).is_none() => LineKind::Ignored(Field::Retry),
+            Some(f) => LineKind::Field(f),
+        },
+    }
+}
+
 /// Which limit a [`Item::TooLarge`] refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Oversize {
@@ -74,7 +179,15 @@ pub struct Parser {
     last_event_id: Arc<str>,
     last_type: Arc<str>,
     message: Arc<str>,
+    /// Body offset of the next byte `push_lines` takes (the BOM counted).
+    offset: u64,
+    /// Body offset of the current line's first byte.
+    line_start: u64,
+    /// Body offset of the current block's first line; [`NO_BLOCK`] before its first line.
+    block_start: u64,
 }
+
+const NO_BLOCK: u64 = u64::MAX;
 
 impl Default for Parser {
     fn default() -> Self {
@@ -98,6 +211,9 @@ impl Parser {
             last_event_id: Arc::from(""),
             last_type: message.clone(),
             message,
+            offset: 0,
+            line_start: 0,
+            block_start: NO_BLOCK,
         }
     }
 
@@ -114,8 +230,19 @@ impl Parser {
         &self.last_event_id
     }
 
+    /// Bytes of the current body received so far: the offset the next read starts at.
+    pub fn body_offset(&self) -> u64 {
+        // A BOM prefix still undecided has been received but not counted yet.
+        self.offset + self.bom_matched.unwrap_or(0) as u64
+    }
+
     /// Parses one read of the body, reporting every completed item to `sink`.
-    pub fn push(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item)) {
+    pub fn push(&mut self, chunk: &[u8], sink: &mut impl FnMut(Item)) {
+        self.push_spanned(chunk, &mut |item, _| sink(item));
+    }
+
+    /// [`Parser::push`], with each item's [`Span`] in the body.
+    pub fn push_spanned(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item, Span)) {
         if let Some(matched) = self.bom_matched {
             let mut m = matched;
             let mut i = 0;
@@ -125,6 +252,8 @@ impl Parser {
             }
             if m == BOM.len() {
                 self.bom_matched = None;
+                // The first line still starts at 0: the BOM is its first bytes in the body.
+                self.offset += BOM.len() as u64;
                 chunk = &chunk[i..];
             } else if i == chunk.len() {
                 // Still a possible BOM prefix: wait for the next read.
@@ -156,6 +285,9 @@ impl Parser {
         self.reset_block();
         self.id_buffer.clear();
         self.id_buffer.push_str(&self.last_event_id);
+        self.offset = 0;
+        self.line_start = 0;
+        self.block_start = NO_BLOCK;
         partial
     }
 
@@ -190,20 +322,27 @@ impl Parser {
         self.block_damaged = false;
     }
 
-    fn push_lines(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item)) {
+    fn push_lines(&mut self, mut chunk: &[u8], sink: &mut impl FnMut(Item, Span)) {
+        // Body offset of `chunk[0]`.
+        let mut at = self.offset;
+        self.offset += chunk.len() as u64;
         if self.skip_lf && !chunk.is_empty() {
             self.skip_lf = false;
             if chunk[0] == b'\n' {
                 chunk = &chunk[1..];
+                at += 1;
+                self.line_start = at;
             }
         }
         while let Some(i) = memchr2(b'\n', b'\r', chunk) {
             let part = &chunk[..i];
+            // Just past the line end's first byte.
+            let end = at + i as u64 + 1;
             if self.line.is_empty() && !self.discarding_line {
                 if part.len() > self.limits.max_line_bytes {
                     self.line_too_long(sink);
                 } else {
-                    self.process_line(part, sink);
+                    self.process_line(part, end, sink);
                 }
             } else if self.discarding_line {
                 self.discarding_line = false;
@@ -213,7 +352,7 @@ impl Parser {
             } else {
                 self.line.extend_from_slice(part);
                 let mut line = std::mem::take(&mut self.line);
-                self.process_line(&line, sink);
+                self.process_line(&line, end, sink);
                 // Keep a small buffer for the next long line; give a big one back.
                 if line.capacity() <= 64 << 10 {
                     line.clear();
@@ -230,6 +369,8 @@ impl Parser {
                 }
             }
             chunk = &chunk[next..];
+            at += next as u64;
+            self.line_start = at;
         }
         if chunk.is_empty() || self.discarding_line {
             return;
@@ -247,36 +388,40 @@ impl Parser {
         self.line = Vec::new();
     }
 
-    fn line_too_long(&mut self, sink: &mut impl FnMut(Item)) {
-        self.block_damaged = true;
-        sink(Item::TooLarge { what: Oversize::Line, limit: self.limits.max_line_bytes });
+    /// An empty span where the current line starts.
+    fn here(&self) -> Span {
+        Span { start: self.line_start, end: self.line_start }
     }
 
-    fn process_line(&mut self, line: &[u8], sink: &mut impl FnMut(Item)) {
-        if line.is_empty() {
-            self.dispatch(sink);
-            return;
-        }
-        if line[0] == b':' {
-            sink(Item::Comment(decode(&line[1..]).into_owned()));
-            return;
-        }
-        let (name, value) = match memchr(b':', line) {
-            Some(c) => {
-                let v = &line[c + 1..];
-                (&line[..c], v.strip_prefix(b" ").unwrap_or(v))
+    fn line_too_long(&mut self, sink: &mut impl FnMut(Item, Span)) {
+        self.block_damaged = true;
+        sink(Item::TooLarge { what: Oversize::Line, limit: self.limits.max_line_bytes }, self.here());
+    }
+
+    /// `end`: body offset just past the first byte of the line's line end.
+    fn process_line(&mut self, line: &[u8], end: u64, sink: &mut impl FnMut(Item, Span)) {
+        let (name, value) = match Line::split(line) {
+            Line::Blank => {
+                self.dispatch(end, sink);
+                return;
             }
-            None => (line, &b""[..]),
+            Line::Comment(text) => {
+                self.note_block_line();
+                sink(Item::Comment(decode(text).into_owned()), Span { start: self.line_start, end });
+                return;
+            }
+            Line::Field(name, value) => (name, value),
         };
-        match name {
-            b"data" => {
+        self.note_block_line();
+        match Field::of(name) {
+            Some(Field::Data) => {
                 if self.block_damaged {
                     return;
                 }
                 if self.data.len() + value.len() + 1 > self.limits.max_event_bytes {
                     self.block_damaged = true;
                     self.data = String::new();
-                    sink(Item::TooLarge { what: Oversize::Event, limit: self.limits.max_event_bytes });
+                    sink(Item::TooLarge { what: Oversize::Event, limit: self.limits.max_event_bytes }, self.here());
                     return;
                 }
                 let value = decode(value);
@@ -284,28 +429,37 @@ impl Parser {
                 self.data.push_str(&value);
                 self.data.push('\n');
             }
-            b"event" => {
+            Some(Field::Event) => {
                 self.event_type.clear();
                 self.event_type.push_str(&decode(value));
             }
-            // An id containing NUL is ignored as a whole.
-            b"id" if memchr(0, value).is_none() => {
+            Some(Field::Id) if id_applies(value) => {
                 self.id_buffer.clear();
                 self.id_buffer.push_str(&decode(value));
             }
-            // Only ASCII digits: `+5`, `5ms` and ` 5` are ignored.
-            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                let ms = value.iter().fold(0u64, |acc, d| acc.saturating_mul(10).saturating_add(u64::from(d - b'0')));
-                sink(Item::Retry(ms));
+            Some(Field::Retry) => {
+                if let Some(ms) = retry_ms(value) {
+                    sink(Item::Retry(ms), Span { start: self.line_start, end });
+                }
             }
             _ => {}
         }
     }
 
-    fn dispatch(&mut self, sink: &mut impl FnMut(Item)) {
+    /// A non-blank line: the first one starts the block.
+    #[inline]
+    fn note_block_line(&mut self) {
+        if self.block_start == NO_BLOCK {
+            self.block_start = self.line_start;
+        }
+    }
+
+    fn dispatch(&mut self, end: u64, sink: &mut impl FnMut(Item, Span)) {
         if *self.last_event_id != *self.id_buffer {
             self.last_event_id = Arc::from(self.id_buffer.as_str());
         }
+        let span = Span { start: self.block_start, end };
+        self.block_start = NO_BLOCK;
         if self.data.is_empty() || self.block_damaged {
             self.reset_block();
             return;
@@ -329,7 +483,7 @@ impl Parser {
             self.data.as_str().to_owned()
         };
         self.reset_block();
-        sink(Item::Event { event_type, id: self.last_event_id.clone(), data });
+        sink(Item::Event { event_type, id: self.last_event_id.clone(), data }, span);
     }
 }
 

@@ -36,12 +36,15 @@ export default async function run({ driver, out }) {
     // R opens the raw view under the table; its start holds the connection and the prelude.
     await key(s, 'r');
     await waitFor('raw view', () => s.exec(() => document.querySelector('[data-testid=raw]') !== null));
-    await s.exec(() => {
-      document.querySelector('[data-testid=raw] .scroller').scrollTop = 0;
+    await waitFor('raw lines', async () => (await rawLines(s)).length > 0);
+    // Scrolling up pauses its follow, like the table's.
+    const comment = await waitFor('the comment line', async () => {
+      await s.exec(() => {
+        document.querySelector('[data-testid=raw] .scroller').scrollTop = 0;
+      });
+      return (await rawLines(s)).find((l) => l.cls === 'comment' && l.text === ': hello from the e2e fixture');
     });
-    const comment = await waitFor('the comment line', async () =>
-      (await rawLines(s)).find((l) => l.cls === 'comment' && l.text === ': hello from the e2e fixture'),
-    );
+    assert.equal(await s.text('[data-testid=raw-follow]'), 'Follow');
     assert.equal(comment.end, 'lf');
     assert.ok(comment.record !== null, 'the comment line is linked to its record');
     const head = await s.exec(() => [...document.querySelectorAll('[data-testid=raw] .conn')].map((r) => r.textContent.trim()));
@@ -65,6 +68,12 @@ export default async function run({ driver, out }) {
     await s.screenshot(`${out}/09-raw-comment.png`);
 
     // A line of an event selects that event; its lines light up.
+    await waitFor('an event line', async () => {
+      await s.exec(() => {
+        document.querySelector('[data-testid=raw] .scroller').scrollTop = 300;
+      });
+      return (await rawLines(s)).some((l) => l.cls === 'data');
+    });
     await s.click('[data-testid=raw] .line[data-class=data]');
     const event = await waitFor('the event selected', async () => {
       const r = await selectedRow(s);

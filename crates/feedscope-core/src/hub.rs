@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use tokio::sync::Notify;
 
+use crate::alerts::AlertRule;
 use crate::feed::{self, ConfigError, Control, Emission, FeedConfig, STOPPED};
 use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page};
 use crate::raw::{self, CapError, RawLog, RawStats, Row};
@@ -90,6 +91,7 @@ pub struct Hub {
     added: AtomicU64,
     subscribers: Mutex<Vec<Arc<SubQueue>>>,
     watchers: Mutex<Vec<Weak<WatchState>>>,
+    global_alerts: RwLock<Vec<AlertRule>>,
 }
 
 impl Hub {
@@ -107,6 +109,7 @@ impl Hub {
             feeds: RwLock::default(),
             added: AtomicU64::new(0),
             subscribers: Mutex::default(),
+            global_alerts: RwLock::default(),
             watchers: Mutex::default(),
         })
     }
@@ -128,24 +131,24 @@ impl Hub {
             return Err(HubError::Exists(id.to_owned()));
         }
         let id: Arc<str> = Arc::from(id);
-        feeds.insert(
-            id.clone(),
-            Arc::new(FeedSlot {
-                id,
-                order: self.added.fetch_add(1, Ordering::SeqCst),
-                name: Mutex::new(name.to_owned()),
-                config: Mutex::new(config),
-                limits: Mutex::new(limits),
-                wanted: AtomicBool::new(false),
-                history: Mutex::new(History::new(limits)),
-                pushed: AtomicU64::new(0),
-                raw: Mutex::new(RawLog::new(0)),
-                seq: Arc::new(AtomicU64::new(0)),
-                running: Mutex::new(None),
-                generation: AtomicU64::new(0),
-                events_left: AtomicU64::new(u64::MAX),
-            }),
-        );
+        let watch = config.clone();
+        let slot = Arc::new(FeedSlot {
+            id: id.clone(),
+            order: self.added.fetch_add(1, Ordering::SeqCst),
+            name: Mutex::new(name.to_owned()),
+            config: Mutex::new(config),
+            limits: Mutex::new(limits),
+            wanted: AtomicBool::new(false),
+            history: Mutex::new(History::new(limits)),
+            pushed: AtomicU64::new(0),
+            raw: Mutex::new(RawLog::new(0)),
+            seq: Arc::new(AtomicU64::new(0)),
+            running: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            events_left: AtomicU64::new(u64::MAX),
+        });
+        self.arm(&slot, &watch);
+        feeds.insert(id, slot);
         drop(feeds);
         self.listing_changed();
         Ok(())
@@ -162,10 +165,13 @@ impl Hub {
     pub fn update(self: &Arc<Self>, id: &str, config: FeedConfig, limits: HistoryLimits) -> Result<(), HubError> {
         config.validate()?;
         let slot = self.slot(id)?;
+        let reconnect = !slot.config.lock().expect("feed lock").connects_like(&config);
+        self.arm(&slot, &config);
         *slot.config.lock().expect("feed lock") = config;
         *slot.limits.lock().expect("feed lock") = limits;
         slot.history.lock().expect("feed lock").set_limits(limits);
-        if self.is_running(id) {
+        // Only what is watched changed (alerts, stall watchdog): the connection goes on.
+        if reconnect && self.is_running(id) {
             self.stop(id)?;
             self.start(id)?;
         }
@@ -358,17 +364,40 @@ impl Hub {
             return;
         }
         let records: Vec<Arc<Record>> = records.into_iter().map(Arc::new).collect();
-        for r in &records {
+        // With alerts (rare), the subscribers get them too, in the history's order: after the
+        // record that fired them, or just before a `closed`.
+        let mut with_alerts: Option<Vec<Arc<Record>>> = None;
+        for (i, r) in records.iter().enumerate() {
             history.push(r.clone());
+            let fired = history.take_fired();
+            if !fired.is_empty() {
+                let out = with_alerts.get_or_insert_with(|| records[..i].to_vec());
+                if matches!(r.body, Body::Closed { .. }) {
+                    out.extend(fired);
+                    out.push(r.clone());
+                } else {
+                    out.push(r.clone());
+                    out.extend(fired);
+                }
+            } else if let Some(out) = &mut with_alerts {
+                out.push(r.clone());
+            }
             if let Body::Disconnected { reason, .. } | Body::Closed { reason, .. } = &r.body {
                 slot.raw.lock().expect("feed lock").end(reason);
             }
         }
+        let records = with_alerts.unwrap_or(records);
+        self.fan_out(slot, &records);
+    }
+
+    /// Hands appended records to the subscribers and counts them for the watchers. Called with
+    /// the feed's history lock held, so subscribers see every feed's records in history order.
+    fn fan_out(&self, slot: &FeedSlot, records: &[Arc<Record>]) {
         slot.pushed.fetch_add(records.len() as u64, Ordering::SeqCst);
         let mut subs = self.subscribers.lock().expect("hub lock");
         subs.retain(|q| !q.closed.load(Ordering::SeqCst));
         for q in subs.iter() {
-            q.push(&slot.id, &records);
+            q.push(&slot.id, records);
         }
         drop(subs);
         let mut watchers = self.watchers.lock().expect("hub lock");
@@ -379,6 +408,36 @@ impl Hub {
             }
             None => false,
         });
+    }
+
+    /// Checks every feed's time-based alert rules (a stall) at `now`; call it about once a second.
+    pub fn tick(&self, now: Timestamp) {
+        let slots: Vec<Arc<FeedSlot>> = self.feeds.read().expect("hub lock").values().cloned().collect();
+        for slot in slots {
+            let mut history = slot.history.lock().expect("feed lock");
+            history.tick(now);
+            let fired = history.take_fired();
+            if !fired.is_empty() {
+                self.fan_out(&slot, &fired);
+            }
+        }
+    }
+
+    /// Alert rules applied to every feed, beside each feed's own.
+    pub fn set_global_alerts(&self, rules: Vec<AlertRule>) {
+        *self.global_alerts.write().expect("hub lock") = rules;
+        let slots: Vec<Arc<FeedSlot>> = self.feeds.read().expect("hub lock").values().cloned().collect();
+        for slot in slots {
+            let config = slot.config.lock().expect("feed lock").clone();
+            self.arm(&slot, &config);
+        }
+    }
+
+    /// Sets the feed's watch (its alert rules, the global ones, the stall watchdog) from `config`.
+    fn arm(&self, slot: &FeedSlot, config: &FeedConfig) {
+        let mut rules = config.alerts.clone();
+        rules.extend(self.global_alerts.read().expect("hub lock").iter().cloned());
+        slot.history.lock().expect("feed lock").set_watch(&rules, config.stall_secs.saturating_mul(1000));
     }
 
     /// Every record from now on, of one feed or all, in order. `capacity` bounds the queue: while

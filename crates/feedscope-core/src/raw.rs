@@ -380,7 +380,7 @@ impl Conn {
             let cap = b.bytes.capacity();
             if b.bytes.len() + take > cap {
                 // Doubling, but never past a block: the memory counted is the memory held.
-                let want = (cap * 2).max(b.bytes.len() + take).max(1024).min(BLOCK);
+                let want = (cap * 2).max(b.bytes.len() + take).clamp(1024, BLOCK);
                 b.bytes.reserve_exact(want - b.bytes.len());
             }
             b.bytes.extend_from_slice(piece);

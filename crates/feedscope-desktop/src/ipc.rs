@@ -10,6 +10,7 @@ pub fn typescript() -> String {
         // The engine's types.
         feedscope_core::Mode::decl(),
         feedscope_core::Header::decl(),
+        feedscope_core::alerts::AlertRule::decl(),
         feedscope_core::FeedConfig::decl(),
         feedscope_core::FeedInfo::decl(),
         feedscope_core::ConnState::decl(),

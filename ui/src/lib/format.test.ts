@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { badge, bytes, count, countdown, exportMessage, millis, rate } from './format';
+import { ago, badge, bytes, count, countdown, exportMessage, millis, rate } from './format';
 import type { FeedStats } from './ipc';
 
 const stats = (over: Partial<FeedStats>): FeedStats => ({
   state: 'idle', reason: null, fatal: false, attempt: 0, reconnects: 0, status: null, headers: {}, url: null,
   last_event_id: '', retry_ms: null, reconnect_at: null, events: 0, comments: 0, errors: 0, bytes: 0, rate: 0,
-  types: {}, last_record_at: null, browser_note: null, browser_note_at: null, retained: 0, retained_bytes: 0, evicted: 0, first_index: 0, ...over,
+  types: {}, last_record_at: null, browser_note: null, browser_note_at: null, retained: 0, retained_bytes: 0, evicted: 0, first_index: 0,
+  last_event_at: null, last_byte_at: null, stalled: false, alerts: 0, last_alert: null, ...over,
 });
 
 describe('badge', () => {
@@ -13,6 +14,10 @@ describe('badge', () => {
     const now = Date.parse('2026-01-01T00:00:00.000Z');
     const b = badge(stats({ state: 'reconnecting', reconnect_at: '2026-01-01T00:00:02.500Z', reason: 'eof' }), true, now);
     expect(b).toEqual({ label: 'reconnecting 2.5s', tone: 'warn', title: 'eof' });
+  });
+  it('says stalled when the watchdog fired on an open feed', () => {
+    expect(badge(stats({ state: 'open', stalled: true }), true, 0)).toMatchObject({ label: 'stalled', tone: 'warn' });
+    expect(badge(stats({ state: 'open', status: 200 }), true, 0).label).toBe('open');
   });
   it('tells failed from closed', () => {
     expect(badge(stats({ state: 'closed', fatal: true, reason: 'HTTP 404' }), false, 0).label).toBe('failed');
@@ -56,5 +61,14 @@ describe('exportMessage', () => {
     );
     // Still evicting while the file was written: the count at the start is a lower bound.
     expect(exportMessage(done, 4007, 4100)).toContain(`at least ${n} older records were evicted`);
+  });
+});
+
+describe('ago', () => {
+  it('reads as people say it', () => {
+    expect(ago(null, 0)).toBe('–');
+    expect(ago(1000, 1400)).toBe('0.4 s ago');
+    expect(ago(0, 45_000)).toBe('45 s ago');
+    expect(ago(0, 600_000)).toBe('10 min ago');
   });
 });

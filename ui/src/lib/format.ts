@@ -37,6 +37,16 @@ export function millis(at: string | null | undefined): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
+/** How long ago `at` (milliseconds since the epoch) was, for people; `–` for never. */
+export function ago(at: number | null, now: number): string {
+  if (at === null) return '–';
+  const s = Math.max(0, (now - at) / 1000);
+  if (s < 10) return `${s.toFixed(1)} s ago`;
+  if (s < 120) return `${Math.round(s)} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
 /** Seconds left until `at` (RFC 3339), never negative; null when there is no pending reconnect. */
 export function countdown(at: string | null, now: number): number | null {
   const t = millis(at);
@@ -54,6 +64,7 @@ export function badge(s: FeedStats | undefined, running: boolean, now: number): 
   const state: ConnState = s?.state ?? 'idle';
   switch (state) {
     case 'open':
+      if (s?.stalled) return { label: 'stalled', tone: 'warn', title: 'No event for longer than the stall watchdog allows' };
       return { label: 'open', tone: 'ok', title: `HTTP ${s?.status ?? ''}` };
     case 'connecting':
       return { label: s && s.attempt > 1 ? `connecting #${s.attempt}` : 'connecting', tone: 'busy', title: s?.url ?? '' };

@@ -43,7 +43,16 @@ insecure: boolean, max_line_bytes: number, max_event_bytes: number,
 /**
  * Randomize backoff delays (full jitter). Off makes the schedule deterministic.
  */
-jitter: boolean, };
+jitter: boolean, 
+/**
+ * The stall watchdog: open with no event for this many seconds shows as stalled (0: off).
+ * Watching only: the connection does not change.
+ */
+stall_secs: number, 
+/**
+ * Alert rules of this feed (see [`crate::alerts`]). Watching only, like `stall_secs`.
+ */
+alerts: Array<AlertRule>, };
 
 export type FeedInfo = { id: string, name: string, config: FeedConfig, 
 /**
@@ -95,7 +104,19 @@ first_index: number,
  * not have, followed by what the browser would have done ([`crate::Cause::browser_note`]);
  * kept after the feed reconnects, so the user can still see it.
  */
-browser_note: string | null, browser_note_at: string | null, };
+browser_note: string | null, browser_note_at: string | null, 
+/**
+ * When the last event, and the last byte of a body, arrived.
+ */
+last_event_at: string | null, last_byte_at: string | null, 
+/**
+ * Open, and no event for longer than the feed's stall watchdog allows.
+ */
+stalled: boolean, 
+/**
+ * Alert rules fired so far, and the last one (its record's sentence).
+ */
+alerts: number, last_alert: string | null, };
 
 export type Query = { 
 /**
@@ -117,7 +138,7 @@ events_only: boolean, };
 
 export type ExportFormat = "ndjson" | "json" | "csv" | "sse";
 
-export type Kind = "connecting" | "open" | "event" | "comment" | "retry" | "error" | "disconnected" | "closed";
+export type Kind = "connecting" | "open" | "event" | "comment" | "retry" | "error" | "disconnected" | "closed" | "alert";
 
 export type RawStats = { cap_mib: number, 
 /**

@@ -90,6 +90,11 @@ pub struct FeedConfig {
     pub max_event_bytes: usize,
     /// Randomize backoff delays (full jitter). Off makes the schedule deterministic.
     pub jitter: bool,
+    /// The stall watchdog: open with no event for this many seconds shows as stalled (0: off).
+    /// Watching only: the connection does not change.
+    pub stall_secs: u64,
+    /// Alert rules of this feed (see [`crate::alerts`]). Watching only, like `stall_secs`.
+    pub alerts: Vec<crate::alerts::AlertRule>,
 }
 
 impl Default for FeedConfig {
@@ -110,7 +115,18 @@ impl Default for FeedConfig {
             max_line_bytes: limits.max_line_bytes,
             max_event_bytes: limits.max_event_bytes,
             jitter: true,
+            stall_secs: 0,
+            alerts: Vec::new(),
         }
+    }
+}
+
+impl FeedConfig {
+    /// Whether `other` connects the same way: it differs at most in what is only watched (the
+    /// stall watchdog, the alert rules), so a running feed need not reconnect for it.
+    pub fn connects_like(&self, other: &FeedConfig) -> bool {
+        let strip = |c: &FeedConfig| FeedConfig { stall_secs: 0, alerts: Vec::new(), ..c.clone() };
+        strip(self) == strip(other)
     }
 }
 
@@ -140,6 +156,8 @@ pub enum ConfigError {
     BackoffBelowRetry,
     #[error("the history cap must be between {min} and {max} records")]
     HistoryCap { min: usize, max: usize },
+    #[error("alert rule {index}: {reason}")]
+    Alert { index: usize, reason: String },
 }
 
 impl ConfigError {
@@ -154,6 +172,7 @@ impl ConfigError {
             ConfigError::ReadTimeout { .. } => "read_timeout_ms",
             ConfigError::BackoffBelowRetry => "max_backoff_ms",
             ConfigError::HistoryCap { .. } => "history_cap",
+            ConfigError::Alert { .. } => "alerts",
         }
     }
 }
@@ -199,6 +218,9 @@ impl FeedConfig {
         }
         if self.max_backoff_ms < self.retry_ms.min(1000) {
             return Err(ConfigError::BackoffBelowRetry);
+        }
+        for (i, rule) in self.alerts.iter().enumerate() {
+            rule.validate().map_err(|reason| ConfigError::Alert { index: i + 1, reason })?;
         }
         Ok(parsed)
     }

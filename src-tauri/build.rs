@@ -17,6 +17,8 @@ fn main() {
         "record_position",
         "export_raw",
         "save_settings",
+        "inspect_feed",
+        "set_global_alerts",
     ])))
     .expect("tauri build script");
 }

@@ -174,3 +174,14 @@ pub async fn export_raw<R: Runtime>(
     let task = tauri::async_runtime::spawn_blocking(move || api::export_raw_to(&state, &feed, path));
     task.await.map_err(|e| AppError::msg(e.to_string()))?.map(Some)
 }
+
+/// The connection panel's diagnostics and activity charts for the selected feed.
+#[tauri::command]
+pub async fn inspect_feed(state: Shared<'_>, feed: String, seconds: usize) -> Result<api::Inspection, AppError> {
+    api::inspect(&state, &feed, seconds)
+}
+
+#[tauri::command]
+pub fn set_global_alerts(state: Shared<'_>, rules: Vec<feedscope_core::alerts::AlertRule>) -> Result<(), AppError> {
+    state.set_global_alerts(rules)
+}

@@ -5,6 +5,7 @@
 pub mod commands;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use feedscope_core::Hub;
@@ -38,6 +39,8 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
         commands::record_position,
         commands::export_raw,
         commands::save_settings,
+        commands::inspect_feed,
+        commands::set_global_alerts,
     ])
 }
 
@@ -84,7 +87,16 @@ pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &LaunchOptions) -> Res
     let live = Live::default();
     let slot = live.0.clone();
     app.manage(live);
+    let notifier = app.clone();
+    let mut alerts_seen: HashMap<String, u64> = HashMap::new();
     tauri::async_runtime::spawn(bridge::run(Arc::downgrade(&hub), move |update| {
+        for f in &update.feeds {
+            let seen = alerts_seen.entry(f.id.clone()).or_insert(f.stats.alerts);
+            if f.stats.alerts > *seen {
+                notify_alert(&notifier, &f.id, f.stats.alerts - *seen, f.stats.last_alert.as_deref().unwrap_or(""));
+                *seen = f.stats.alerts;
+            }
+        }
         if let Some(ch) = slot.lock().expect("live lock").as_ref() {
             // A closed window is not an error: the next `init` brings a new channel.
             let _ = ch.send(update);
@@ -92,6 +104,18 @@ pub fn setup<R: Runtime>(app: &tauri::AppHandle<R>, opts: &LaunchOptions) -> Res
         true
     }));
     Ok(())
+}
+
+/// A desktop notification for alerts that fired on feed `id` (when the notification plugin is
+/// there: the app's, not the tests' mock runtime). A desktop without a notification service
+/// simply shows none; the window's timeline and connection panel have the alerts anyway.
+fn notify_alert<R: Runtime>(app: &tauri::AppHandle<R>, id: &str, new: u64, last: &str) {
+    use tauri_plugin_notification::NotificationExt;
+    if app.try_state::<tauri_plugin_notification::Notification<R>>().is_none() {
+        return;
+    }
+    let more = if new > 1 { format!(" (and {} more)", new - 1) } else { String::new() };
+    let _ = app.notification().builder().title(format!("Feedscope: {id}")).body(format!("{last}{more}")).show();
 }
 
 /// Entry point of the `feedscope-app` binary.
@@ -119,6 +143,7 @@ pub fn main() {
     }
     builder(tauri::Builder::default())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| setup(app.handle(), &opts))
         .run(tauri::generate_context!())
         .expect("error while running the Feedscope window");

@@ -29,6 +29,8 @@ pub struct InitInfo {
     pub version: String,
     /// What the editor starts from for a new feed: the engine's defaults.
     pub defaults: FeedForm,
+    /// Alert rules applied to every feed.
+    pub global_alerts: Vec<feedscope_core::alerts::AlertRule>,
 }
 
 pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
@@ -44,6 +46,7 @@ pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
             history_cap: crate::saved::default_cap(),
             raw_cap_mib: crate::saved::default_raw_cap(),
         },
+        global_alerts: state.global_alerts(),
     }
 }
 
@@ -242,4 +245,29 @@ mod tests {
         assert!(items.iter().filter(|i| matches!(i, feedscope_core::sse::Item::Event { .. })).count() >= 3);
         state.hub.stop_all();
     }
+}
+
+/// What the connection panel shows beside the stats: the engine's diagnostics and the feed's
+/// activity, second by second.
+#[derive(Serialize, Debug, TS)]
+pub struct Inspection {
+    pub findings: Vec<feedscope_core::Finding>,
+    pub activity: feedscope_core::activity::ActivityWindow,
+    /// The names of `activity.types`, in order, made safe to show (`other` for the rest).
+    pub type_names: Vec<String>,
+}
+
+/// Seconds of activity the panel may ask for.
+pub const MAX_ACTIVITY_SECONDS: usize = feedscope_core::activity::Activity::SECONDS;
+
+pub fn inspect(state: &AppState, feed: &str, seconds: usize) -> Result<Inspection, AppError> {
+    let now = feedscope_core::Timestamp::now();
+    let (findings, activity) =
+        state.hub.with_history(feed, |h| (h.findings(now), h.activity(now, seconds.min(MAX_ACTIVITY_SECONDS))))?;
+    let type_names = activity
+        .types
+        .iter()
+        .map(|t| t.name.as_deref().map_or_else(|| "other".to_owned(), |n| feedscope_core::text::one_line(n, 80)))
+        .collect();
+    Ok(Inspection { findings, activity, type_names })
 }

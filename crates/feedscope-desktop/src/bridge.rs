@@ -102,6 +102,8 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(LiveUpdate) -> 
             let _ = tokio::time::timeout(IDLE_REFRESH, watch.changed()).await;
         }
         let Some(hub) = hub.upgrade() else { return };
+        // At least once a second: the time-based alert rules (a stalled feed).
+        hub.tick(Timestamp::now());
         let mut all = first;
         let listing = (watch.take_listing() || first).then(|| hub.list());
         let mut records = 0u64;

@@ -66,6 +66,8 @@ pub struct SavedDoc {
     pub settings: Value,
     /// True once the user deleted the demo feed.
     pub demo_removed: bool,
+    /// Alert rules applied to every feed, beside each feed's own (in its config).
+    pub global_alerts: Vec<feedscope_core::alerts::AlertRule>,
 }
 
 impl SavedDoc {
@@ -77,6 +79,9 @@ impl SavedDoc {
         }
         doc.settings = get("settings").unwrap_or(Value::Null);
         doc.demo_removed = get("demo_removed").and_then(|v| v.as_bool()).unwrap_or(false);
+        if let Some(v) = get("global_alerts") {
+            doc.global_alerts = serde_json::from_value(v).map_err(|e| format!("global_alerts: {e}"))?;
+        }
         Ok(doc)
     }
 

@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use feedscope_core::alerts::AlertRule;
 use feedscope_core::{FeedConfig, FeedInfo, HistoryLimits, Hub, HubError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,6 +90,7 @@ pub struct AppState {
     /// Window preferences, owned by the UI.
     settings: Mutex<Value>,
     demo_removed: AtomicBool,
+    global_alerts: Mutex<Vec<AlertRule>>,
     /// Held while saving, so two saves never interleave their writes to the same files.
     saver: Mutex<Saver>,
     /// Messages for the user gathered before the window opened (a repaired settings file).
@@ -107,11 +109,13 @@ impl AppState {
             hub,
             settings: Mutex::new(doc.settings),
             demo_removed: AtomicBool::new(doc.demo_removed),
+            global_alerts: Mutex::new(doc.global_alerts.clone()),
             saver: Mutex::new(saver),
             notices: Mutex::default(),
             demo_base,
             unloaded: Vec::new(),
         };
+        state.hub.set_global_alerts(doc.global_alerts);
         let mut feeds = doc.feeds;
         // Files of older versions told the demo feed by its flag only.
         for f in feeds.iter_mut().filter(|f| f.demo) {
@@ -171,6 +175,7 @@ impl AppState {
             feeds: self.hub.list().into_iter().map(SavedFeed::from_info).chain(self.unloaded.iter().cloned()).collect(),
             settings: self.settings(),
             demo_removed: self.demo_removed.load(Ordering::SeqCst),
+            global_alerts: self.global_alerts(),
         }
     }
 
@@ -192,6 +197,21 @@ impl AppState {
     pub fn set_settings(&self, v: Value) {
         *self.settings.lock().expect("settings lock") = v;
         self.save();
+    }
+
+    pub fn global_alerts(&self) -> Vec<AlertRule> {
+        self.global_alerts.lock().expect("alerts lock").clone()
+    }
+
+    /// Sets the alert rules applied to every feed; a refusal names the rule.
+    pub fn set_global_alerts(&self, rules: Vec<AlertRule>) -> Result<(), AppError> {
+        for (i, r) in rules.iter().enumerate() {
+            r.validate().map_err(|m| AppError::field("alerts", format!("alert rule {}: {m}", i + 1)))?;
+        }
+        *self.global_alerts.lock().expect("alerts lock") = rules.clone();
+        self.hub.set_global_alerts(rules);
+        self.save();
+        Ok(())
     }
 
     /// An id from the name, unique among the hub's feeds; never the demo feed's.

@@ -5,6 +5,8 @@ export type Mode = "browser" | "persistent";
 
 export type Header = { name: string, value: string, };
 
+export type AlertRule = { "when": "closed" } | { "when": "stalled", secs: number, } | { "when": "reconnects", count: number, } | { "when": "event_type", event_type: string, } | { "when": "data_matches", text: string, regex: boolean, };
+
 export type FeedConfig = { 
 /**
  * http or https URL.
@@ -160,6 +162,29 @@ evicted_connections: number, };
 
 export type LineEnd = "none" | "lf" | "cr" | "crlf";
 
+export type Severity = "error" | "warning" | "info";
+
+export type Code = "status" | "content-type" | "unreachable" | "reconnect-loop" | "compression" | "buffering" | "idle" | "no-id" | "id-order" | "retry-low" | "truncated-event" | "server-polling" | "cache-control" | "cors" | "http1";
+
+export type Finding = { code: Code, severity: Severity, message: string, evidence: string, };
+
+export type ActivityWindow = { 
+/**
+ * Milliseconds since the Unix epoch of the first second.
+ */
+start_ms: number, events: Array<number>, bytes: Array<number>, 
+/**
+ * Events per type per second, the busiest types first; `other` gathers the types past
+ * [`Activity::MAX_TYPES`].
+ */
+types: Array<TypeSeries>, };
+
+export type TypeSeries = { 
+/**
+ * As the server sent it (`None` for the types counted together as "other").
+ */
+name: string | null, counts: Array<number>, };
+
 export type FeedForm = { name: string, config: FeedConfig, history_cap: number, 
 /**
  * MiB of raw bytes kept for the raw view; 0 keeps none.
@@ -290,7 +315,11 @@ select: string | null, version: string,
 /**
  * What the editor starts from for a new feed: the engine's defaults.
  */
-defaults: FeedForm, };
+defaults: FeedForm, 
+/**
+ * Alert rules applied to every feed.
+ */
+global_alerts: Array<AlertRule>, };
 
 export type ExportDone = { path: string, 
 /**
@@ -301,6 +330,12 @@ count: number,
  * Size of the file.
  */
 bytes: number, };
+
+export type Inspection = { findings: Array<Finding>, activity: ActivityWindow, 
+/**
+ * The names of `activity.types`, in order, made safe to show (`other` for the rest).
+ */
+type_names: Array<string>, };
 
 export type RawRow = { "kind": "connection", conn: number, attempt: number | null, 
 /**

@@ -3,12 +3,14 @@
 // ipc.generated.ts; only the window's own settings are declared here.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
+  AlertRule,
   AppError,
   ExportDone,
   ExportFormat,
   FeedForm,
   FeedInfo,
   InitInfo,
+  Inspection,
   LiveUpdate,
   Query,
   RawExportDone,
@@ -78,3 +80,9 @@ export const recordPosition = (feed: string, filter: Query, index: number) =>
 
 /** Opens the save dialog and writes the raw bytes as a `.sse` file; null when cancelled. */
 export const exportRaw = (feed: string) => invoke<RawExportDone | null>('export_raw', { feed });
+
+/** The selected feed's diagnostics and its activity over the last `seconds`. */
+export const inspectFeed = (feed: string, seconds: number) => invoke<Inspection>('inspect_feed', { feed, seconds });
+
+/** Sets the alert rules applied to every feed (a refusal names the rule). */
+export const setGlobalAlerts = (rules: AlertRule[]) => invoke<void>('set_global_alerts', { rules });

@@ -1,6 +1,8 @@
 //! The feed of the WebDriver specs (tests/e2e), served by the `feedscope-fixture` binary: on
 //! `/stream`, `retry: 300` and then an event every 40 ms, types `alpha` and `beta` in turn with
-//! ids 1, 2, 3…, resuming after the Last-Event-ID of the request.
+//! ids 1, 2, 3…, resuming after the Last-Event-ID of the request. Two misbehaving feeds for the
+//! diagnostics: `/buffered` sends its events four at a time after silences of [`BURST_EVERY`]
+//! (what a buffering proxy does), `/quiet` sends one event and then nothing (a stall).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -21,6 +23,14 @@ pub const PRELUDE: &str = "retry: 300\n: hello from the e2e fixture\n\n";
 pub fn stream(report: impl Fn(&Req) + Send + Sync + 'static) -> impl Fn(usize, &Req) -> Reply + Send + Sync + 'static {
     let failed_503 = AtomicBool::new(false);
     move |_, req| {
+        if req.path.starts_with("/buffered") {
+            let (steps, live) = mpsc::unbounded_channel();
+            tokio::spawn(bursts(steps));
+            return Reply::sse_steps(vec![Step::Send(PRELUDE.into()), Step::Live(live)]);
+        }
+        if req.path.starts_with("/quiet") {
+            return Reply::sse_steps(vec![Step::Send(format!("{PRELUDE}{}", event(1)).into_bytes()), Step::Hang]);
+        }
         if !req.path.starts_with("/stream") {
             return Reply::status(404);
         }
@@ -42,6 +52,26 @@ pub fn stream(report: impl Fn(&Req) + Send + Sync + 'static) -> impl Fn(usize, &
 pub fn event(n: u64) -> String {
     let (event_type, parity) = if n % 2 == 1 { ("alpha", "odd") } else { ("beta", "even") };
     format!("event: {event_type}\nid: {n}\ndata: {{\"n\":{n},\"parity\":\"{parity}\",\"word\":\"{event_type}\"}}\n\n")
+}
+
+/// The silence between two bursts of `/buffered`.
+pub const BURST_EVERY: Duration = Duration::from_millis(2300);
+
+/// Sends four events at once after each silence, until the connection ends.
+async fn bursts(steps: mpsc::UnboundedSender<Step>) {
+    let mut n = 0;
+    loop {
+        tokio::time::sleep(BURST_EVERY).await;
+        let burst: String = (0..4)
+            .map(|_| {
+                n += 1;
+                event(n)
+            })
+            .collect();
+        if steps.send(Step::Send(burst.into_bytes())).is_err() {
+            return;
+        }
+    }
 }
 
 /// Sends the events after `last` until the connection ends.

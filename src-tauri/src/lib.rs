@@ -4,8 +4,8 @@
 
 pub mod commands;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use feedscope_core::Hub;

@@ -345,6 +345,29 @@ fn rebase(url: &str, base: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Global alert rules: refused with the rule's number when invalid, applied to the hub, and
+    /// saved in the settings file.
+    #[tokio::test]
+    async fn global_alerts_are_validated_applied_and_saved() {
+        let saved: Arc<Mutex<Vec<SavedDoc>>> = Arc::default();
+        let sink = saved.clone();
+        let saver = Box::new(move |d: &SavedDoc| {
+            sink.lock().unwrap().push(d.clone());
+            Ok(())
+        });
+        let state = AppState::open(Hub::new(), SavedDoc::default(), None, saver);
+        let bad = vec![AlertRule::Closed, AlertRule::DataMatches { text: "(".into(), regex: true }];
+        let err = state.set_global_alerts(bad).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("alerts"));
+        assert!(err.message.starts_with("alert rule 2:"), "{}", err.message);
+        let rules = vec![AlertRule::EventType { event_type: "price".into() }];
+        state.set_global_alerts(rules.clone()).unwrap();
+        assert_eq!(state.global_alerts(), rules);
+        assert_eq!(saved.lock().unwrap().last().unwrap().global_alerts, rules);
+        let back = SavedDoc::from_map(|k| state.doc().to_value().get(k).cloned()).unwrap();
+        assert_eq!(back.global_alerts, rules, "the file reads back");
+    }
+
     #[test]
     fn names_and_rebasing() {
         assert_eq!(name_for("https://api.example.com/stream?x=1"), "api.example.com/stream");

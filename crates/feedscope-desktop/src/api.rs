@@ -172,18 +172,17 @@ mod tests {
     use crate::raw::{LineClass, RawRow};
     use crate::saved::SavedDoc;
     use feedscope_core::Hub;
-    use std::net::{Ipv4Addr, SocketAddr};
 
     /// The demo feed of an app state on a demo server: raw rows, lines to records and back, the
     /// table's position of a record, and the raw export.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_raw_view_pages_locates_and_exports_a_feeds_bytes() {
-        let server = feedscope_server::serve(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            feedscope_server::demo::router(feedscope_server::demo::DemoOptions { rate: 50.0, ..Default::default() }),
-        )
-        .await
-        .unwrap();
+        let server =
+            feedscope_testkit::serve_loopback(feedscope_server::demo::router(feedscope_server::demo::DemoOptions {
+                rate: 50.0,
+                ..Default::default()
+            }))
+            .await;
         let hub = Hub::with_runtime(tokio::runtime::Handle::current());
         let state =
             AppState::open(hub, SavedDoc::default(), Some(format!("http://{}", server.addr)), Box::new(|_| Ok(())));

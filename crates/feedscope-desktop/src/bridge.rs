@@ -144,18 +144,15 @@ pub async fn run(hub: std::sync::Weak<Hub>, mut send: impl FnMut(LiveUpdate) -> 
 mod tests {
     use super::*;
     use feedscope_core::{FeedConfig, HistoryLimits};
-    use std::net::{Ipv4Addr, SocketAddr};
     use std::sync::Mutex;
 
     /// A feed that receives nothing is still sent about once a second while another feed is busy.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn quiet_feeds_are_refreshed_and_the_list_is_sent_when_it_changes() {
-        let server = feedscope_server::serve(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            feedscope_server::demo::router(feedscope_server::demo::DemoOptions::default()),
-        )
-        .await
-        .unwrap();
+        let server = feedscope_testkit::serve_loopback(feedscope_server::demo::router(
+            feedscope_server::demo::DemoOptions::default(),
+        ))
+        .await;
         let hub = Hub::with_runtime(tokio::runtime::Handle::current());
         hub.add(
             "busy",

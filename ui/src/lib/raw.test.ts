@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { connectionLabel, inRange, lineClass, lineEnd, rawExportMessage, rawSummary, scrollTo } from './raw';
+import { connectionLabel, inRange, lineClass, lineClassTitle, lineEnd, lineEndTitle, rawExportMessage, rawSummary, scrollTo } from './raw';
 
 it('labels a connection with its attempt and Last-Event-ID', () => {
   const c = { kind: 'connection' as const, conn: 2, attempt: 3, ts: null, last_event_id: '41' };
@@ -35,4 +35,12 @@ it('says what the cap kept and evicted', () => {
   expect(rawExportMessage({ path: '/tmp/x.sse', connections: 2, bytes: 100 }, { ...s, evicted_bytes: 2048 })).toBe(
     'Exported 100 B of raw bytes, 2 connections; 2.0 KB evicted by the raw cap are not in it to /tmp/x.sse',
   );
+});
+
+it('explains each line end and class', () => {
+  expect(lineEndTitle('cr')).toBe('a lone CR: it ends the line on its own');
+  expect(lineEndTitle('none')).toBe('no line end yet: the last bytes received');
+  expect(lineClass('ignored_id')).toBe('id ✗');
+  expect(lineClassTitle('blank')).toBe('a blank line: dispatches the event');
+  expect(lineClassTitle('ignored_retry')).toBe('a retry that is not only digits: ignored');
 });

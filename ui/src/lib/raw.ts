@@ -14,66 +14,43 @@ export function connectionLabel(r: Extract<RawRow, { kind: 'connection' }>): str
   return parts.join(' · ');
 }
 
-/** A line end as an escape: always drawable, unlike the ␍␊ glyphs some fonts lack. */
+/** Each line end: its escape (always drawable, unlike the ␍␊ glyphs some fonts lack) and what it means. */
+const LINE_ENDS: Record<LineEnd, { escape: string; title: string }> = {
+  lf: { escape: '\\n', title: 'LF' },
+  cr: { escape: '\\r', title: 'a lone CR: it ends the line on its own' },
+  crlf: { escape: '\\r\\n', title: 'CRLF: one line end' },
+  none: { escape: '', title: 'no line end yet: the last bytes received' },
+};
+
+/** Each line's class: what the parser does with it. The badge is the class's name unless given. */
+const LINE_CLASSES: Record<LineClass, { badge?: string; title: string }> = {
+  blank: { title: 'a blank line: dispatches the event' },
+  comment: { title: 'a comment (often a heartbeat): ignored by EventSource' },
+  data: { title: 'data: appended to the event data' },
+  event: { title: 'event: sets the event type' },
+  id: { title: 'id: sets the last event ID' },
+  retry: { title: 'retry: sets the reconnection time' },
+  ignored_id: { badge: 'id ✗', title: 'an id containing NUL: ignored' },
+  ignored_retry: { badge: 'retry ✗', title: 'a retry that is not only digits: ignored' },
+  unknown: { title: 'an unknown field (names are case-sensitive): ignored' },
+};
+
+/** A line end as an escape. */
 export function lineEnd(e: LineEnd): string {
-  switch (e) {
-    case 'lf':
-      return '\\n';
-    case 'cr':
-      return '\\r';
-    case 'crlf':
-      return '\\r\\n';
-    case 'none':
-      return '';
-  }
+  return LINE_ENDS[e].escape;
 }
 
 export function lineEndTitle(e: LineEnd): string {
-  switch (e) {
-    case 'lf':
-      return 'LF';
-    case 'cr':
-      return 'a lone CR: it ends the line on its own';
-    case 'crlf':
-      return 'CRLF: one line end';
-    case 'none':
-      return 'no line end yet: the last bytes received';
-  }
+  return LINE_ENDS[e].title;
 }
 
 /** The badge of a line: what the parser does with it. */
 export function lineClass(c: LineClass): string {
-  switch (c) {
-    case 'ignored_id':
-      return 'id ✗';
-    case 'ignored_retry':
-      return 'retry ✗';
-    default:
-      return c;
-  }
+  return LINE_CLASSES[c].badge ?? c;
 }
 
 export function lineClassTitle(c: LineClass): string {
-  switch (c) {
-    case 'blank':
-      return 'a blank line: dispatches the event';
-    case 'comment':
-      return 'a comment (often a heartbeat): ignored by EventSource';
-    case 'data':
-      return 'data: appended to the event data';
-    case 'event':
-      return 'event: sets the event type';
-    case 'id':
-      return 'id: sets the last event ID';
-    case 'retry':
-      return 'retry: sets the reconnection time';
-    case 'ignored_id':
-      return 'an id containing NUL: ignored';
-    case 'ignored_retry':
-      return 'a retry that is not only digits: ignored';
-    case 'unknown':
-      return 'an unknown field (names are case-sensitive): ignored';
-  }
+  return LINE_CLASSES[c].title;
 }
 
 /** Whether `row` is one of the range's rows. */

@@ -88,7 +88,8 @@ impl Activity {
     /// Counts an event of `event_type` at `ts`.
     pub fn event(&mut self, ts: Timestamp, event_type: &Arc<str>) {
         self.last_event_at = Some(ts);
-        let slot = match self.types.iter().position(|t| t == event_type) {
+        // The parser hands out one `Arc` per type name: the pointer usually answers.
+        let slot = match self.types.iter().position(|t| Arc::ptr_eq(t, event_type) || t == event_type) {
             Some(i) => i,
             None if self.types.len() < Self::MAX_TYPES => {
                 self.types.push(event_type.clone());

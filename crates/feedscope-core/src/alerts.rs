@@ -201,7 +201,16 @@ mod tests {
     }
 
     fn disconnected(ms: i64) -> Record {
-        rec(ms, crate::feed::Ending::EndOfStream.disconnected(1000))
+        let reason = "the server ended the stream".into();
+        rec(
+            ms,
+            Body::Disconnected {
+                reason,
+                cause: crate::Cause::EndOfStream,
+                reconnect_in_ms: 1000,
+                detail: String::new(),
+            },
+        )
     }
 
     #[test]
@@ -243,7 +252,13 @@ mod tests {
         assert_eq!(a.observe(&disconnected(2_000)).len(), 1);
         assert!(a.observe(&disconnected(3_000)).is_empty(), "once as it passes");
         assert!(a.observe(&disconnected(200_000)).is_empty(), "an old minute is forgotten");
-        let closed = rec(200_001, crate::feed::Ending::UserStop.closed());
+        let closed = Body::Closed {
+            reason: "stopped by the user".into(),
+            cause: crate::Cause::UserStop,
+            fatal: false,
+            detail: String::new(),
+        };
+        let closed = rec(200_001, closed);
         assert_eq!(a.observe(&closed).len(), 1);
     }
 

@@ -19,6 +19,9 @@ fn main() {
         "save_settings",
         "inspect_feed",
         "set_global_alerts",
+        "import_curl",
+        "export_collection",
+        "import_collection",
     ])))
     .expect("tauri build script");
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use feedscope_core::{ExportFormat, FeedInfo, Query};
 use feedscope_desktop::api::{self, ExportDone, InitInfo, RowPage};
 use feedscope_desktop::bridge::LiveUpdate;
+use feedscope_desktop::collection::{self, CollectionExportDone, CollectionImportDone};
 use feedscope_desktop::raw::{RawExportDone, RawPage, RawRange};
 use feedscope_desktop::rows::RecordDetail;
 use feedscope_desktop::state::{AppError, AppState, FeedForm};
@@ -179,6 +180,46 @@ pub async fn export_raw<R: Runtime>(
 #[tauri::command]
 pub async fn inspect_feed(state: Shared<'_>, feed: String, seconds: usize) -> Result<api::Inspection, AppError> {
     api::inspect(&state, &feed, seconds)
+}
+
+/// Asks where to save, then writes the feeds as a collection (secrets left out unless asked).
+#[tauri::command]
+pub async fn export_collection<R: Runtime>(
+    app: AppHandle<R>,
+    state: Shared<'_>,
+    include_secrets: bool,
+) -> Result<Option<CollectionExportDone>, AppError> {
+    let Some(path) = save_path(&app, "Export feeds", "feeds", "json").await else { return Ok(None) };
+    collection::export_to(&state, include_secrets, &path).map(Some)
+}
+
+/// Asks which collection to open (the open dialog), then adds its feeds, not connected.
+/// `FEEDSCOPE_TEST_OPEN_PATH` answers the dialog in end-to-end tests, as `FEEDSCOPE_TEST_SAVE_PATH`
+/// does for saving.
+#[tauri::command]
+pub async fn import_collection<R: Runtime>(
+    app: AppHandle<R>,
+    state: Shared<'_>,
+) -> Result<Option<CollectionImportDone>, AppError> {
+    let path = match std::env::var_os("FEEDSCOPE_TEST_OPEN_PATH") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            use tauri_plugin_dialog::DialogExt;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog().file().set_title("Import feeds").add_filter("json", &["json"]).pick_file(move |p| {
+                let _ = tx.send(p);
+            });
+            rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+        }
+    };
+    let Some(path) = path else { return Ok(None) };
+    collection::import_from(&state, &path).map(Some)
+}
+
+/// The editor's form for a pasted `curl` command.
+#[tauri::command]
+pub fn import_curl(command: String) -> Result<FeedForm, AppError> {
+    api::import_curl(&command)
 }
 
 #[tauri::command]

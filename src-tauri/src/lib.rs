@@ -41,6 +41,9 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
         commands::save_settings,
         commands::inspect_feed,
         commands::set_global_alerts,
+        commands::import_curl,
+        commands::export_collection,
+        commands::import_collection,
     ])
 }
 

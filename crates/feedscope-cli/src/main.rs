@@ -21,7 +21,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use feedscope_core::diagnose::{DiagnoseOptions, Diagnoser, Finding, Seen, Severity};
 use feedscope_core::{
-    Body, ConfigError, ExportFormat, Exporter, FeedConfig, Header, HistoryLimits, Hub, Mode, Record, Timestamp,
+    Body, ConfigError, ExportFormat, Exporter, FeedConfig, Filter, Header, HistoryLimits, Hub, Mode, Record, Timestamp,
 };
 
 #[derive(Parser)]
@@ -137,6 +137,10 @@ struct TailArgs {
     /// The feed's name in records
     #[arg(long, default_value = "feed")]
     name: String,
+    /// Write only the records matching this query, e.g. 'type == "price" && data.price > 100'
+    /// (docs/query.md); with -n, count only matching events
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
 }
 
 /// What `feedscope check` prints.
@@ -286,6 +290,10 @@ async fn tail(args: TailArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(2, &e),
     };
+    let filter = match args.filter.as_deref().map(Filter::parse).transpose() {
+        Ok(f) => f,
+        Err(e) => return fail(2, &format!("--filter: {e}\n{}", e.caret(args.filter.as_deref().unwrap_or("")))),
+    };
     if let Some(d) = args.duration {
         if !d.is_finite() || d < 0.0 {
             return fail(2, &format!("invalid --duration {d}: expected seconds"));
@@ -314,8 +322,11 @@ async fn tail(args: TailArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         // The engine stops right after the Nth event: no record past it, no further request.
-        if let Err(e) = hub.stop_after(&args.name, n) {
-            return fail(1, &e.to_string());
+        // With a filter, the Nth matching event is counted below instead.
+        if filter.is_none() {
+            if let Err(e) = hub.stop_after(&args.name, n) {
+                return fail(1, &e.to_string());
+            }
         }
     }
     if let Err(e) = hub.start(&args.name) {
@@ -344,13 +355,14 @@ async fn tail(args: TailArgs) -> ExitCode {
             () = &mut deadline, if !stopping => { stop(&hub, &mut stopping); continue; }
         };
         for record in batch.drain(..) {
+            let shown = filter.as_ref().is_none_or(|f| f.matches(&record));
             if let Body::Event { .. } = record.body {
                 if stopping {
                     continue; // past --max-events / --duration: the user asked for no more.
                 }
-                events += 1;
+                events += u64::from(shown);
             }
-            if write_record(&mut out, &mut log, &mut printer, &record).is_err() {
+            if shown && write_record(&mut out, &mut log, &mut printer, &record).is_err() {
                 // stdout closed (e.g. piped into `head`): end quietly.
                 stop(&hub, &mut stopping);
                 return ExitCode::SUCCESS;

@@ -7,20 +7,26 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod curl;
 pub mod diagnose;
 pub mod export;
 pub mod feed;
 pub mod history;
 pub mod hub;
+pub mod json_path;
+pub mod query;
 pub mod raw;
 pub mod record;
 pub mod sse;
 pub mod text;
 
+pub use curl::{parse_curl, CurlError, CurlFeed};
 pub use diagnose::{Code, DiagnoseOptions, Diagnoser, Finding, Severity};
 pub use export::{ExportFormat, Exporter};
 pub use feed::{ConfigError, Ending, FeedConfig, Header, Mode};
 pub use history::{ConnState, FeedStats, History, HistoryLimits, Matcher, Page, Query};
 pub use hub::{FeedInfo, Hub, HubError, Subscription, Watch};
+pub use json_path::{JsonPath, PathError};
+pub use query::{Filter, QueryError};
 pub use raw::{RawLog, RawStats};
 pub use record::{Body, Cause, Kind, Record, Timestamp};

@@ -50,6 +50,19 @@ pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
     }
 }
 
+/// The editor's form for a pasted `curl` command (see [`feedscope_core::curl`]): the name is left
+/// empty (the URL names the feed, as for any feed) and the caps are the defaults. A refusal has
+/// the field `curl`, so the window shows it under the box the command was pasted in.
+pub fn import_curl(command: &str) -> Result<FeedForm, AppError> {
+    let feed = feedscope_core::parse_curl(command).map_err(|e| AppError::field("curl", e.to_string()))?;
+    Ok(FeedForm {
+        name: String::new(),
+        config: feed.config,
+        history_cap: crate::saved::default_cap(),
+        raw_cap_mib: crate::saved::default_raw_cap(),
+    })
+}
+
 /// A page of a feed's records that match a filter.
 #[derive(Serialize, Debug, TS)]
 pub struct RowPage {
@@ -169,6 +182,17 @@ pub fn export_raw_to(state: &AppState, feed: &str, path: PathBuf) -> Result<RawE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_curl_command_fills_the_form_and_a_refusal_is_for_the_curl_box() {
+        let form = import_curl("curl -N -H 'Authorization: Bearer t' --json '{}' https://api.test/s").unwrap();
+        assert_eq!(form.name, "");
+        assert_eq!((form.config.method.as_str(), form.config.body.as_deref()), ("POST", Some("{}")));
+        assert_eq!(form.history_cap, crate::saved::default_cap());
+        let e = import_curl("curl --http2 https://api.test/s").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("curl"));
+        assert!(e.message.contains("--http2"), "{}", e.message);
+    }
     use crate::raw::{LineClass, RawRow};
     use crate::saved::SavedDoc;
     use feedscope_core::Hub;

@@ -44,6 +44,8 @@ pub fn typescript() -> String {
         crate::raw::RawPage::decl(),
         crate::raw::RawRange::decl(),
         crate::raw::RawExportDone::decl(),
+        crate::collection::CollectionExportDone::decl(),
+        crate::collection::CollectionImportDone::decl(),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by crates/feedscope-desktop/src/ipc.rs: do not edit.\n\

@@ -6,11 +6,13 @@
 //! - [`bridge`]: the one live update stream to the window; [`rows`]: what a row and a detail show;
 //! - [`raw`]: what the raw view shows (a feed's bytes, line by line, made safe to show);
 //! - [`api`]: the answers of the other commands; [`cli`]: the app's command line;
+//! - [`collection`]: feeds shared as a JSON file, secrets left out unless asked;
 //! - [`ipc`]: the TypeScript declarations of every type above the window receives or sends.
 
 pub mod api;
 pub mod bridge;
 pub mod cli;
+pub mod collection;
 pub mod ipc;
 pub mod persist;
 pub mod raw;

@@ -378,3 +378,15 @@ export type RawExportDone = { path: string,
  * Connections whose bytes are in the file.
  */
 connections: number, bytes: number, };
+
+export type CollectionExportDone = { path: string, feeds: number, 
+/**
+ * The secrets left out, as `feed name: header Authorization`; empty when none or included.
+ */
+left_out: Array<string>, };
+
+export type CollectionImportDone = { path: string, 
+/**
+ * Added with fresh ids, not connected.
+ */
+added: Array<FeedInfo>, };

@@ -5,6 +5,8 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
   AlertRule,
   AppError,
+  CollectionExportDone,
+  CollectionImportDone,
   ExportDone,
   ExportFormat,
   FeedForm,
@@ -86,3 +88,13 @@ export const inspectFeed = (feed: string, seconds: number) => invoke<Inspection>
 
 /** Sets the alert rules applied to every feed (a refusal names the rule). */
 export const setGlobalAlerts = (rules: AlertRule[]) => invoke<void>('set_global_alerts', { rules });
+
+/** The editor's form for a pasted `curl` command; a refusal has the field `curl`. */
+export const importCurl = (command: string) => invoke<FeedForm>('import_curl', { command });
+
+/** Opens the save dialog and writes every feed as a collection; null when cancelled. */
+export const exportCollection = (includeSecrets: boolean) =>
+  invoke<CollectionExportDone | null>('export_collection', { includeSecrets });
+
+/** Opens the open dialog and adds the collection's feeds (not connected); null when cancelled. */
+export const importCollection = () => invoke<CollectionImportDone | null>('import_collection');

@@ -1,6 +1,7 @@
 // Watching a feed: the buffering diagnostic in the connection panel for a feed whose events come
 // in bursts after silences; an alert rule that fires on a matching event (an alert row in the
-// timeline and the panel's last alert); and the stall watchdog's "stalled" badge.
+// timeline and the panel's last alert); the search box's query mode; and the stall watchdog's
+// "stalled" badge.
 import { Session, assert, sseServer, waitFor } from './wd.mjs';
 
 /** Adds a feed through the editor; `more` fills extra fields before saving. */
@@ -49,6 +50,22 @@ export default async function run({ driver, out }) {
     assert.equal(rows[at - 1].type, 'beta', 'the alert follows the event that fired it');
     assert.match(await waitFor('last alert', () => s.text('[data-testid=last-alert]')), /beta/);
     await s.screenshot(`${out}/10-alert.png`);
+
+    // The search box's query mode (ƒx): the engine evaluates the expression on every record.
+    await s.click('[data-testid=query-mode]');
+    await s.type('[data-testid=search]', 'type == "beta" && data.n > 2');
+    await waitFor('only beta events past n 2', async () => {
+      const rows = await s.rows();
+      return rows.length > 0 && rows.every((r) => r.kind === 'event' && r.type === 'beta' && !r.text.includes('"n":2,'));
+    });
+    await s.type('[data-testid=search]', 'type ==');
+    assert.match(await waitFor('query error', () => s.text('[data-testid=search-error]')), /column/);
+    await s.click('[data-testid=query-mode]');
+    await s.exec(() => {
+      const el = document.querySelector('[data-testid=search]');
+      el.value = '';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
 
     // 3. One event, then silence: with a 1 s stall watchdog the badge says stalled.
     await addFeed(s, `${base}/quiet`, async () => {

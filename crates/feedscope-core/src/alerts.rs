@@ -24,6 +24,8 @@ pub enum AlertRule {
     EventType { event_type: String },
     /// An event's data contains `text` (or matches it as a regular expression).
     DataMatches { text: String, regex: bool },
+    /// A record matches an expression of the query language (docs/query.md).
+    Matches { query: String },
 }
 
 impl AlertRule {
@@ -36,6 +38,7 @@ impl AlertRule {
             AlertRule::DataMatches { text, regex: true } => {
                 regex::Regex::new(text).map(|_| ()).map_err(|e| format!("invalid regular expression: {e}"))
             }
+            AlertRule::Matches { query } => crate::query::Filter::parse(query).map(|_| ()).map_err(|e| e.to_string()),
             _ => Ok(()),
         }
     }
@@ -49,6 +52,7 @@ impl AlertRule {
             AlertRule::EventType { event_type } => format!("an event of type {event_type:?}"),
             AlertRule::DataMatches { text, regex: false } => format!("data containing {text:?}"),
             AlertRule::DataMatches { text, regex: true } => format!("data matching /{text}/"),
+            AlertRule::Matches { query } => format!("a record where {query}"),
         }
     }
 }
@@ -58,6 +62,7 @@ impl AlertRule {
 struct Armed {
     rule: AlertRule,
     regex: Option<regex::Regex>,
+    filter: Option<crate::query::Filter>,
     /// Stalled: fired for the current silence (re-armed by the next event).
     fired: bool,
 }
@@ -85,6 +90,10 @@ impl Alerts {
                     AlertRule::DataMatches { text, regex: true } => regex::Regex::new(text).ok(),
                     _ => None,
                 },
+                filter: match rule {
+                    AlertRule::Matches { query } => crate::query::Filter::parse(query).ok(),
+                    _ => None,
+                },
                 rule: rule.clone(),
                 fired: false,
             })
@@ -99,6 +108,11 @@ impl Alerts {
     /// Follows a record of the feed; returns the `alert` records it fires, to append after it.
     pub fn observe(&mut self, r: &Record) -> Vec<Body> {
         let mut fired = Vec::new();
+        if !matches!(r.body, Body::Alert { .. }) {
+            for a in self.rules.iter().filter(|a| a.filter.as_ref().is_some_and(|f| f.matches(r))) {
+                fired.push(alert(&a.rule, &crate::text::one_line(&crate::text::summary(&r.body), 120)));
+            }
+        }
         match &r.body {
             Body::Open { .. } => {
                 self.open = true;
@@ -260,6 +274,15 @@ mod tests {
         };
         let closed = rec(200_001, closed);
         assert_eq!(a.observe(&closed).len(), 1);
+    }
+
+    #[test]
+    fn query_rules_fire_on_matching_records() {
+        let mut a = Alerts::new(&[AlertRule::Matches { query: r#"type == "price" && data.p > 100"#.into() }]);
+        assert!(a.observe(&event(1, "price", r#"{"p":99}"#)).is_empty());
+        let fired = a.observe(&event(2, "price", r#"{"p":101}"#));
+        assert!(matches!(&fired[..], [Body::Alert { rule, .. }] if rule.starts_with("a record where")));
+        assert!(AlertRule::Matches { query: "type ==".into() }.validate().unwrap_err().contains("column"));
     }
 
     #[test]

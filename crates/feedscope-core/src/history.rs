@@ -128,6 +128,8 @@ pub struct Query {
     pub text: String,
     /// `text` is a regular expression.
     pub regex: bool,
+    /// `text` is an expression of the record query language (docs/query.md); wins over `regex`.
+    pub query: bool,
     /// Hide connection records, comments and errors.
     pub events_only: bool,
 }
@@ -143,13 +145,16 @@ enum TextMatch {
     Any,
     Sub(Box<memchr::memmem::Finder<'static>>),
     Re(regex::Regex),
+    Query(Box<crate::query::Filter>),
 }
 
 impl Query {
-    /// Compiles the query; a bad regular expression is an error a user can read.
+    /// Compiles the query; a bad regular expression or expression is an error a user can read.
     pub fn compile(&self) -> Result<Matcher, String> {
-        let text = if self.text.is_empty() {
+        let text = if self.text.trim().is_empty() {
             TextMatch::Any
+        } else if self.query {
+            TextMatch::Query(Box::new(crate::query::Filter::parse(&self.text).map_err(|e| e.to_string())?))
         } else if self.regex {
             TextMatch::Re(
                 regex::RegexBuilder::new(&self.text)
@@ -166,6 +171,15 @@ impl Query {
 
 impl Matcher {
     pub fn matches(&self, r: &Record) -> bool {
+        if let TextMatch::Query(q) = &self.text {
+            let kind_ok = match &r.body {
+                Body::Event { event_type, .. } => {
+                    self.types.is_empty() || self.types.iter().any(|t| **t == **event_type)
+                }
+                _ => !self.events_only && self.types.is_empty(),
+            };
+            return kind_ok && q.matches(r);
+        }
         let texts: [&str; 3] = match &r.body {
             Body::Event { event_type, id, data, .. } => {
                 if !self.types.is_empty() && !self.types.iter().any(|t| **t == **event_type) {
@@ -185,6 +199,7 @@ impl Matcher {
             TextMatch::Any => true,
             TextMatch::Sub(f) => texts.iter().any(|t| f.find(t.as_bytes()).is_some()),
             TextMatch::Re(re) => texts.iter().any(|t| re.is_match(t)),
+            TextMatch::Query(_) => unreachable!("answered above"),
         }
     }
 }
@@ -533,6 +548,18 @@ mod tests {
         h.tick(Timestamp(7_600));
         assert_eq!(h.stats(Timestamp(7_600)).alerts, 2, "the stall rule fired");
         assert_eq!(h.activity(Timestamp(2_900), 3).events, [0, 0, 2]);
+    }
+
+    #[test]
+    fn the_table_filter_takes_a_query_expression_and_says_where_it_is_wrong() {
+        let q = |text: &str| Query { text: text.into(), query: true, ..Query::default() };
+        let m = q(r#"type == "price" && data.p > 100"#).compile().unwrap();
+        assert!(m.matches(&ev(1, "price", r#"{"p":101}"#, 0)));
+        assert!(!m.matches(&ev(2, "price", r#"{"p":99}"#, 0)));
+        assert!(!m.matches(&ev(3, "tick", "101", 0)));
+        let types_too = Query { types: vec!["tick".into()], ..q("seq > 0") }.compile().unwrap();
+        assert!(!types_too.matches(&ev(4, "price", "{}", 0)), "the type chips still apply");
+        assert!(q("type ==").compile().err().unwrap().contains("column"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ export type Mode = "browser" | "persistent";
 
 export type Header = { name: string, value: string, };
 
-export type AlertRule = { "when": "closed" } | { "when": "stalled", secs: number, } | { "when": "reconnects", count: number, } | { "when": "event_type", event_type: string, } | { "when": "data_matches", text: string, regex: boolean, };
+export type AlertRule = { "when": "closed" } | { "when": "stalled", secs: number, } | { "when": "reconnects", count: number, } | { "when": "event_type", event_type: string, } | { "when": "data_matches", text: string, regex: boolean, } | { "when": "matches", query: string, };
 
 export type FeedConfig = { 
 /**
@@ -133,6 +133,10 @@ text: string,
  * `text` is a regular expression.
  */
 regex: boolean, 
+/**
+ * `text` is an expression of the record query language (docs/query.md); wins over `regex`.
+ */
+query: boolean, 
 /**
  * Hide connection records, comments and errors.
  */

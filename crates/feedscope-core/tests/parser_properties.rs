@@ -1,6 +1,7 @@
 //! Properties of the parser over arbitrary bytes: any split into reads gives the same items,
 //! and on inputs where `eventsource-stream` is correct, both agree.
 
+use feedscope_testkit::sse_bytes;
 use std::sync::Arc;
 
 use feedscope_core::sse::{parse_all, Item, Limits, Parser};
@@ -19,29 +20,6 @@ fn parse_in_reads(input: &[u8], cuts: &[usize], limits: Limits) -> (Vec<Item>, A
     }
     p.end_of_body();
     (out, p.last_event_id().clone())
-}
-
-/// Streams biased toward the interesting bytes: field names, colons, spaces, CR, LF, BOM, NUL, invalid UTF-8.
-fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let token = prop_oneof![
-        Just(b"data".to_vec()),
-        Just(b"data: ".to_vec()),
-        Just(b"event:".to_vec()),
-        Just(b"id: ".to_vec()),
-        Just(b"retry: ".to_vec()),
-        Just(b":".to_vec()),
-        Just(b" ".to_vec()),
-        Just(b"\n".to_vec()),
-        Just(b"\r".to_vec()),
-        Just(b"\r\n".to_vec()),
-        Just(b"\xef\xbb\xbf".to_vec()),
-        Just(b"\0".to_vec()),
-        Just(b"\xe2\x82\xac".to_vec()),
-        Just(b"\xff".to_vec()),
-        Just(b"123".to_vec()),
-        proptest::collection::vec(any::<u8>(), 0..8),
-    ];
-    proptest::collection::vec(token, 0..40).prop_map(|v| v.concat())
 }
 
 proptest! {

@@ -4,6 +4,7 @@
 
 use feedscope_core::raw::{Raw, RawChunk, RawLog, RecordSpan, Row};
 use feedscope_core::sse::{parse_all, Item, Limits, Parser, Span};
+use feedscope_testkit::sse_bytes;
 use proptest::prelude::*;
 
 fn cuts_of(input: &[u8], cuts: &[usize]) -> Vec<usize> {
@@ -26,30 +27,6 @@ fn spanned(input: &[u8], cuts: &[usize], limits: Limits) -> (Vec<(Item, Span)>, 
     let reached = p.body_offset();
     p.end_of_body();
     (out, reached)
-}
-
-/// The same token soup as tests/parser_properties.rs: field names, colons, spaces, CR, LF, BOM,
-/// NUL, invalid UTF-8.
-fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let token = prop_oneof![
-        Just(b"data".to_vec()),
-        Just(b"data: ".to_vec()),
-        Just(b"event:".to_vec()),
-        Just(b"id: ".to_vec()),
-        Just(b"retry: ".to_vec()),
-        Just(b":".to_vec()),
-        Just(b" ".to_vec()),
-        Just(b"\n".to_vec()),
-        Just(b"\r".to_vec()),
-        Just(b"\r\n".to_vec()),
-        Just(b"\xef\xbb\xbf".to_vec()),
-        Just(b"\0".to_vec()),
-        Just(b"\xe2\x82\xac".to_vec()),
-        Just(b"\xff".to_vec()),
-        Just(b"123".to_vec()),
-        proptest::collection::vec(any::<u8>(), 0..8),
-    ];
-    proptest::collection::vec(token, 0..40).prop_map(|v| v.concat())
 }
 
 /// The bytes of `span`, parsed alone. A block that is not at the start of the body gets a blank

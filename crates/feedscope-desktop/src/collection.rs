@@ -12,7 +12,7 @@ use feedscope_core::{FeedConfig, FeedInfo};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::saved::{default_cap, default_raw_cap, DEMO_ID};
+use crate::saved::DEMO_ID;
 use crate::state::{AppError, AppState, FeedForm};
 
 /// The document version this build writes and reads.
@@ -22,24 +22,8 @@ pub const VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Collection {
     pub feedscope_collection: u32,
-    pub feeds: Vec<CollectedFeed>,
-}
-
-/// One feed of a collection: the editor's form, with the caps optional in a hand-written file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CollectedFeed {
-    pub name: String,
-    pub config: FeedConfig,
-    #[serde(default = "default_cap")]
-    pub history_cap: usize,
-    #[serde(default = "default_raw_cap")]
-    pub raw_cap_mib: u32,
-}
-
-impl From<CollectedFeed> for FeedForm {
-    fn from(f: CollectedFeed) -> FeedForm {
-        FeedForm { name: f.name, config: f.config, history_cap: f.history_cap, raw_cap_mib: f.raw_cap_mib }
-    }
+    /// Each feed as the editor's form (the caps may be left out of a hand-written file).
+    pub feeds: Vec<FeedForm>,
 }
 
 /// Whether a header or URL parameter of this name carries a credential: `Authorization`,
@@ -101,7 +85,7 @@ pub fn collect(feeds: &[FeedInfo], include_secrets: bool) -> (Collection, Vec<St
             if !include_secrets {
                 left_out.extend(strip_secrets(&mut config).into_iter().map(|what| format!("{}: {what}", f.name)));
             }
-            CollectedFeed { name: f.name.clone(), config, history_cap: f.history_cap, raw_cap_mib: f.raw_cap_mib }
+            FeedForm { name: f.name.clone(), config, history_cap: f.history_cap, raw_cap_mib: f.raw_cap_mib }
         })
         .collect();
     (Collection { feedscope_collection: VERSION, feeds }, left_out)
@@ -125,7 +109,7 @@ pub fn parse(text: &str) -> Result<Collection, String> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            CollectedFeed::deserialize(f).map_err(|e| {
+            FeedForm::deserialize(f).map_err(|e| {
                 let name = f.get("name").and_then(|n| n.as_str()).map(|n| format!(" ({n:?})")).unwrap_or_default();
                 format!("feed {}{name}: {e}", i + 1)
             })
@@ -307,7 +291,7 @@ mod tests {
         let ok = parse(
             "{\"feedscope_collection\": 1, \"feeds\": [{\"name\": \"a\", \"config\": {\"url\": \"http://a.test/\"}}]}",
         );
-        assert_eq!(ok.unwrap().feeds[0].history_cap, default_cap(), "caps are optional");
+        assert_eq!(ok.unwrap().feeds[0].history_cap, crate::saved::default_cap(), "caps are optional");
     }
 
     #[tokio::test]

@@ -14,10 +14,11 @@ use serde_json::Value;
 use crate::saved::{default_cap, default_raw_cap, SavedDoc, SavedFeed, DEMO_ID};
 
 /// What the feed editor sends.
-#[derive(Debug, Clone, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FeedForm {
     pub name: String,
     pub config: FeedConfig,
+    #[serde(default = "default_cap")]
     pub history_cap: usize,
     /// MiB of raw bytes kept for the raw view; 0 keeps none.
     #[serde(default = "default_raw_cap")]

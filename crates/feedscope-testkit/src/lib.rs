@@ -11,10 +11,12 @@ pub mod e2e;
 pub mod fetch;
 pub mod records;
 pub mod script;
+pub mod strategies;
 
 pub use fetch::{fetch_all, fetch_events, fetch_until, serve_loopback, Fetched};
 pub use records::{cfg, collect_until, collect_until_within, count_kind, events, is_closed, start_feed, AsEvent};
 pub use script::{drip, Conn, Fixture, Reply, Req, Step};
+pub use strategies::sse_bytes;
 
 /// How long a helper waits for what should happen before it fails the test: a guard against a
 /// hang, never a measure of speed.

@@ -155,7 +155,7 @@ pub fn import_from(state: &AppState, path: &Path) -> Result<CollectionImportDone
     }
     let mut added = Vec::new();
     for f in collection.feeds {
-        added.push(state.add(f.into(), false)?);
+        added.push(state.add(f, false)?);
     }
     Ok(CollectionImportDone { path: path.display().to_string(), added })
 }

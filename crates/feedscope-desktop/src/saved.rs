@@ -10,18 +10,33 @@ use serde_json::Value;
 /// the demo server of each run.
 pub const DEMO_ID: &str = "demo";
 
-/// One feed as saved.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SavedFeed {
-    /// Stable: the hub's id, and the `feed` of its records.
-    pub id: String,
+/// A feed's settings as the user set them: what the editor sends (and starts from), what a
+/// shared collection holds, and, with an id, what the settings file keeps. The caps may be left
+/// out (files of older versions, hand-written collections): they get the defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct FeedForm {
     pub name: String,
     pub config: FeedConfig,
     #[serde(default = "default_cap")]
     pub history_cap: usize,
-    /// MiB of raw bytes kept for the raw view (0: none); files of older versions get the default.
+    /// MiB of raw bytes kept for the raw view; 0 keeps none.
     #[serde(default = "default_raw_cap")]
     pub raw_cap_mib: u32,
+}
+
+impl FeedForm {
+    pub fn limits(&self) -> HistoryLimits {
+        HistoryLimits { max_records: self.history_cap, ..HistoryLimits::default() }
+    }
+}
+
+/// One feed as saved: its settings (the same keys at the top level) and its state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SavedFeed {
+    /// Stable: the hub's id, and the `feed` of its records.
+    pub id: String,
+    #[serde(flatten)]
+    pub form: FeedForm,
     /// Connected when the app last saved; reconnected at start.
     #[serde(default)]
     pub connected: bool,
@@ -41,19 +56,8 @@ pub fn default_raw_cap() -> u32 {
 impl SavedFeed {
     pub fn from_info(f: FeedInfo) -> SavedFeed {
         let demo = f.id == DEMO_ID;
-        SavedFeed {
-            id: f.id,
-            name: f.name,
-            config: f.config,
-            history_cap: f.history_cap,
-            raw_cap_mib: f.raw_cap_mib,
-            connected: f.wanted,
-            demo,
-        }
-    }
-
-    pub fn limits(&self) -> HistoryLimits {
-        HistoryLimits { max_records: self.history_cap, ..HistoryLimits::default() }
+        let form = FeedForm { name: f.name, config: f.config, history_cap: f.history_cap, raw_cap_mib: f.raw_cap_mib };
+        SavedFeed { id: f.id, form, connected: f.wanted, demo }
     }
 }
 
@@ -99,7 +103,7 @@ mod tests {
         let old =
             serde_json::json!([{"id": "a", "name": "A", "config": {"url": "http://127.0.0.1:1/"}, "history_cap": 500}]);
         let doc = SavedDoc::from_map(|k| (k == "feeds").then(|| old.clone())).unwrap();
-        assert_eq!((doc.feeds[0].history_cap, doc.feeds[0].raw_cap_mib), (500, default_raw_cap()));
+        assert_eq!((doc.feeds[0].form.history_cap, doc.feeds[0].form.raw_cap_mib), (500, default_raw_cap()));
         let back: SavedFeed = serde_json::from_value(serde_json::to_value(&doc.feeds[0]).unwrap()).unwrap();
         assert_eq!(back, doc.feeds[0]);
     }

@@ -7,24 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use feedscope_core::alerts::AlertRule;
-use feedscope_core::{FeedConfig, FeedInfo, HistoryLimits, Hub, HubError};
-use serde::{Deserialize, Serialize};
+use feedscope_core::{FeedConfig, FeedInfo, Hub, HubError};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::saved::{default_cap, default_raw_cap, SavedDoc, SavedFeed, DEMO_ID};
 
-/// What the feed editor sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct FeedForm {
-    pub name: String,
-    pub config: FeedConfig,
-    #[serde(default = "default_cap")]
-    pub history_cap: usize,
-    /// MiB of raw bytes kept for the raw view; 0 keeps none.
-    #[serde(default = "default_raw_cap")]
-    pub raw_cap_mib: u32,
-}
+pub use crate::saved::FeedForm;
 
+/// The editor's rules: checked on every add and update.
 impl FeedForm {
     /// The name to give the feed: the one typed, or else host and path of the URL.
     fn name(&self) -> String {
@@ -47,10 +38,6 @@ impl FeedForm {
             return Err(AppError::field("name", "at most 80 characters"));
         }
         Ok(())
-    }
-
-    fn limits(&self) -> HistoryLimits {
-        HistoryLimits { max_records: self.history_cap, ..HistoryLimits::default() }
     }
 }
 
@@ -128,10 +115,12 @@ impl AppState {
                 config.retry_ms = 1000;
                 let demo = SavedFeed {
                     id: DEMO_ID.into(),
-                    name: "Demo feed".into(),
-                    config,
-                    history_cap: default_cap(),
-                    raw_cap_mib: default_raw_cap(),
+                    form: FeedForm {
+                        name: "Demo feed".into(),
+                        config,
+                        history_cap: default_cap(),
+                        raw_cap_mib: default_raw_cap(),
+                    },
                     connected: true,
                     demo: true,
                 };
@@ -141,13 +130,17 @@ impl AppState {
         for mut f in feeds {
             if f.id == DEMO_ID {
                 if let Some(base) = &state.demo_base {
-                    f.config.url = rebase(&f.config.url, base);
+                    f.form.config.url = rebase(&f.form.config.url, base);
                 }
             }
-            let added = state.hub.add_named(&f.id, &f.name, f.config.clone(), f.limits());
+            let added = state.hub.add_named(&f.id, &f.form.name, f.form.config.clone(), f.form.limits());
             if added.is_ok() {
-                if let Err(e) = state.hub.set_raw_cap(&f.id, f.raw_cap_mib) {
-                    state.notice(format!("Feed {:?}: {e}; it keeps the default, {} MiB", f.name, default_raw_cap()));
+                if let Err(e) = state.hub.set_raw_cap(&f.id, f.form.raw_cap_mib) {
+                    state.notice(format!(
+                        "Feed {:?}: {e}; it keeps the default, {} MiB",
+                        f.form.name,
+                        default_raw_cap()
+                    ));
                     let _ = state.hub.set_raw_cap(&f.id, default_raw_cap());
                 }
             }
@@ -157,7 +150,7 @@ impl AppState {
                 }
                 Ok(()) => {}
                 Err(e) => {
-                    state.notice(format!("Feed {:?} could not be loaded: {e}", f.name));
+                    state.notice(format!("Feed {:?} could not be loaded: {e}", f.form.name));
                     state.unloaded.push(f);
                 }
             }

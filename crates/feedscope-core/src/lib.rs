@@ -7,6 +7,8 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod assemble;
+pub mod collection;
 pub mod curl;
 pub mod diagnose;
 pub mod export;
@@ -14,6 +16,7 @@ pub mod feed;
 pub mod history;
 pub mod hub;
 pub mod json_path;
+pub mod jsonrpc;
 pub mod query;
 pub mod raw;
 pub mod record;
@@ -27,6 +30,6 @@ pub use feed::{ConfigError, Ending, FeedConfig, Header, Mode};
 pub use history::{ConnState, FeedStats, History, HistoryLimits, Matcher, Page, Query};
 pub use hub::{FeedInfo, Hub, HubError, Subscription, Watch};
 pub use json_path::{JsonPath, PathError};
-pub use query::{Filter, QueryError};
+pub use query::{Field, FieldValue, Filter, QueryError};
 pub use raw::{RawLog, RawStats};
 pub use record::{Body, Cause, Kind, Record, Timestamp};

@@ -451,6 +451,122 @@ impl Parser<'_> {
     }
 }
 
+/// A name of the query language on its own (`type`, `id`, `seq`, `kind`, `data` or `data.PATH`):
+/// what a table column, a sort key or an export column shows for each record. It reads records
+/// exactly as a [`Filter`] does.
+#[derive(Debug, Clone)]
+pub struct Field {
+    source: String,
+    operand: Operand,
+}
+
+/// A field's value for one record: text as the table and a CSV column show it, and a key to sort
+/// by (missing < null/bool < numbers by value < strings < JSON objects and arrays as text).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Missing,
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    /// A JSON object or array, as compact JSON.
+    Json(String),
+}
+
+impl FieldValue {
+    /// The text shown for it: strings as they are, numbers and JSON as JSON, missing as empty.
+    pub fn text(&self) -> String {
+        match self {
+            FieldValue::Missing => String::new(),
+            FieldValue::Null => "null".into(),
+            FieldValue::Bool(b) => b.to_string(),
+            FieldValue::Num(n) => serde_json::Number::from_f64(*n).map_or_else(|| n.to_string(), |n| n.to_string()),
+            FieldValue::Str(s) | FieldValue::Json(s) => s.clone(),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            FieldValue::Missing => 0,
+            FieldValue::Null => 1,
+            FieldValue::Bool(_) => 2,
+            FieldValue::Num(_) => 3,
+            FieldValue::Str(_) => 4,
+            FieldValue::Json(_) => 5,
+        }
+    }
+
+    /// The sort order: by kind of value, then numbers by value and the rest by text.
+    pub fn sort_cmp(&self, other: &FieldValue) -> Ordering {
+        match (self, other) {
+            (FieldValue::Num(a), FieldValue::Num(b)) => a.total_cmp(b),
+            (FieldValue::Bool(a), FieldValue::Bool(b)) => a.cmp(b),
+            (FieldValue::Str(a), FieldValue::Str(b)) | (FieldValue::Json(a), FieldValue::Json(b)) => a.cmp(b),
+            (a, b) => a.rank().cmp(&b.rank()),
+        }
+    }
+}
+
+impl Field {
+    /// Parses a name; anything else (an operator, a literal, a second name) is refused with the
+    /// column where it went wrong.
+    pub fn parse(source: &str) -> Result<Field, QueryError> {
+        let tokens = lex(source)?;
+        let (tok, at) = &tokens[0];
+        let operand = match tok {
+            Tok::Path(p) => Operand::Path(p.clone()),
+            Tok::Word(w) => match w.as_str() {
+                "type" => Operand::Type,
+                "id" => Operand::Id,
+                "seq" => Operand::Seq,
+                "kind" => Operand::Kind,
+                "data" => Operand::Data,
+                w => {
+                    return Err(QueryError {
+                        column: column_of(source, *at),
+                        message: format!("unknown name `{w}` (the names are type, id, seq, kind, data and data.PATH)"),
+                    })
+                }
+            },
+            Tok::End => return Err(QueryError { column: 1, message: "expected a name such as data.PATH".into() }),
+            _ => {
+                return Err(QueryError {
+                    column: column_of(source, *at),
+                    message: "expected a name such as data.PATH".into(),
+                })
+            }
+        };
+        if let Some((tok, at)) = tokens.get(1).filter(|(t, _)| !matches!(t, Tok::End)) {
+            let _ = tok;
+            return Err(QueryError { column: column_of(source, *at), message: "expected one name only".into() });
+        }
+        Ok(Field { source: source.trim().to_owned(), operand })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The field's value in `record` (missing for records that are not events).
+    pub fn value(&self, record: &Record) -> FieldValue {
+        let ctx = Ctx { record, json: OnceCell::new() };
+        match self.operand.value(&ctx) {
+            Val::Missing => FieldValue::Missing,
+            Val::Null => FieldValue::Null,
+            Val::Bool(b) => FieldValue::Bool(b),
+            Val::Num(n) => FieldValue::Num(n),
+            Val::Str(s) => FieldValue::Str(s.to_owned()),
+            Val::Json(v) => FieldValue::Json(v.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

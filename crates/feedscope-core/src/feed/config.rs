@@ -95,6 +95,16 @@ pub struct FeedConfig {
     pub stall_secs: u64,
     /// Alert rules of this feed (see [`crate::alerts`]). Watching only, like `stall_secs`.
     pub alerts: Vec<crate::alerts::AlertRule>,
+    /// Table columns the user added, each a query-language name (`data.symbol`, `data.a[0].b`;
+    /// see [`crate::query::Field`]). Watching only.
+    pub columns: Vec<String>,
+    /// The events carry JSON-RPC 2.0 messages (MCP): the table shows `method`, the id and `result`
+    /// or `error`, and a response is linked to the request this feed sent. Watching only.
+    pub jsonrpc: bool,
+    /// An MCP Streamable HTTP endpoint: each connection first sends `initialize` (and
+    /// `notifications/initialized`), keeps the `Mcp-Session-Id` the server returns and sends it with
+    /// the feed's own request. Implies `jsonrpc`.
+    pub mcp: bool,
 }
 
 impl Default for FeedConfig {
@@ -117,6 +127,9 @@ impl Default for FeedConfig {
             jitter: true,
             stall_secs: 0,
             alerts: Vec::new(),
+            columns: Vec::new(),
+            jsonrpc: false,
+            mcp: false,
         }
     }
 }
@@ -125,7 +138,13 @@ impl FeedConfig {
     /// Whether `other` connects the same way: it differs at most in what is only watched (the
     /// stall watchdog, the alert rules), so a running feed need not reconnect for it.
     pub fn connects_like(&self, other: &FeedConfig) -> bool {
-        let strip = |c: &FeedConfig| FeedConfig { stall_secs: 0, alerts: Vec::new(), ..c.clone() };
+        let strip = |c: &FeedConfig| FeedConfig {
+            stall_secs: 0,
+            alerts: Vec::new(),
+            columns: Vec::new(),
+            jsonrpc: false,
+            ..c.clone()
+        };
         strip(self) == strip(other)
     }
 }
@@ -158,6 +177,8 @@ pub enum ConfigError {
     HistoryCap { min: usize, max: usize },
     #[error("alert rule {index}: {reason}")]
     Alert { index: usize, reason: String },
+    #[error("column {index}: {reason}")]
+    Column { index: usize, reason: String },
 }
 
 impl ConfigError {
@@ -173,6 +194,7 @@ impl ConfigError {
             ConfigError::BackoffBelowRetry => "max_backoff_ms",
             ConfigError::HistoryCap { .. } => "history_cap",
             ConfigError::Alert { .. } => "alerts",
+            ConfigError::Column { .. } => "columns",
         }
     }
 }
@@ -221,6 +243,9 @@ impl FeedConfig {
         }
         for (i, rule) in self.alerts.iter().enumerate() {
             rule.validate().map_err(|reason| ConfigError::Alert { index: i + 1, reason })?;
+        }
+        for (i, column) in self.columns.iter().enumerate() {
+            crate::query::Field::parse(column).map_err(|e| ConfigError::Column { index: i + 1, reason: e.message })?;
         }
         Ok(parsed)
     }

@@ -1,0 +1,1 @@
+//! Assembled text of LLM streams (being written).

@@ -1,0 +1,1 @@
+//! Collections of feeds (being moved here).

@@ -10,6 +10,7 @@ use feedscope_desktop::bridge::LiveUpdate;
 use feedscope_desktop::collection::{self, CollectionExportDone, CollectionImportDone};
 use feedscope_desktop::raw::{RawExportDone, RawPage, RawRange};
 use feedscope_desktop::rows::RecordDetail;
+use feedscope_desktop::sorted::Sort;
 use feedscope_desktop::state::{AppError, AppState, FeedForm};
 use serde_json::Value;
 use tauri::ipc::Channel;
@@ -87,8 +88,9 @@ pub async fn query_events(
     filter: Query,
     offset: Option<usize>,
     limit: usize,
+    sort: Option<Sort>,
 ) -> Result<RowPage, AppError> {
-    api::query_page(&state, &feed, &filter, offset, limit)
+    api::query_page(&state, &feed, &filter, offset, limit, sort.as_ref())
 }
 
 #[tauri::command]
@@ -117,8 +119,9 @@ pub async fn record_position(
     feed: String,
     filter: Query,
     index: u64,
+    sort: Option<Sort>,
 ) -> Result<Option<usize>, AppError> {
-    api::record_position(&state, &feed, &filter, index)
+    api::record_position(&state, &feed, &filter, index, sort.as_ref())
 }
 
 #[tauri::command]

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::history::Matcher;
+use crate::query::Field;
 use crate::record::{Body, Record};
 use crate::sse::RecordEncoder;
 
@@ -19,7 +20,8 @@ pub enum ExportFormat {
     Ndjson,
     /// The same records as one JSON array.
     Json,
-    /// `kind,feed,ts,seq,type,id,data,detail`, RFC 4180 quoting.
+    /// `kind,feed,ts,seq,type,id,data,detail`, then one column per added field (`data.symbol`),
+    /// RFC 4180 quoting.
     Csv,
     /// Events, comments and `retry:` as a `text/event-stream` body.
     Sse,
@@ -46,19 +48,41 @@ pub struct Exporter<W: Write> {
     /// NDJSON and JSON are encoded here and handed to `out` in large writes, so a wrapping
     /// `BufWriter` is not needed (and would only copy every byte once more).
     json: Vec<u8>,
+    /// Added CSV columns (the table's JSON columns).
+    columns: Vec<Field>,
 }
 
 /// Bytes of encoded JSON gathered before one write to the output.
 const JSON_CHUNK: usize = 64 << 10;
 
 impl<W: Write> Exporter<W> {
-    pub fn new(format: ExportFormat, mut out: W) -> io::Result<Self> {
+    pub fn new(format: ExportFormat, out: W) -> io::Result<Self> {
+        Exporter::with_columns(format, out, Vec::new())
+    }
+
+    /// An exporter whose CSV has one more column per field, after the fixed ones (the other
+    /// formats hold the whole record, so they are the same).
+    pub fn with_columns(format: ExportFormat, out: W, columns: Vec<Field>) -> io::Result<Self> {
+        let mut x = Exporter {
+            format,
+            out,
+            count: 0,
+            sse: RecordEncoder::default(),
+            buf: String::new(),
+            json: Vec::new(),
+            columns,
+        };
         match format {
-            ExportFormat::Json => out.write_all(b"[")?,
-            ExportFormat::Csv => out.write_all(b"kind,feed,ts,seq,type,id,data,detail\r\n")?,
+            ExportFormat::Json => x.out.write_all(b"[")?,
+            ExportFormat::Csv => {
+                let mut header: Vec<&str> = vec!["kind", "feed", "ts", "seq", "type", "id", "data", "detail"];
+                header.extend(x.columns.iter().map(Field::as_str));
+                let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
+                x.csv_line(&header)?;
+            }
             ExportFormat::Ndjson | ExportFormat::Sse => {}
         }
-        Ok(Exporter { format, out, count: 0, sse: RecordEncoder::default(), buf: String::new(), json: Vec::new() })
+        Ok(x)
     }
 
     /// Records written so far (for `sse`, only the ones the format can hold).
@@ -111,7 +135,13 @@ impl<W: Write> Exporter<W> {
             }
         };
         let ts = r.ts.to_string();
-        let fields = [r.body.kind().as_str(), &r.feed, &ts, &seq, ty, id, data, &detail];
+        let mut fields: Vec<String> =
+            [r.body.kind().as_str(), &r.feed, &ts, &seq, ty, id, data, &detail].map(str::to_owned).into();
+        fields.extend(self.columns.iter().map(|c| c.value(r).text()));
+        self.csv_line(&fields)
+    }
+
+    fn csv_line(&mut self, fields: &[String]) -> io::Result<()> {
         for (i, f) in fields.iter().enumerate() {
             if i > 0 {
                 self.out.write_all(b",")?;
@@ -150,9 +180,10 @@ pub fn write_records<'a, W: Write>(
     format: ExportFormat,
     records: impl IntoIterator<Item = &'a Record>,
     matcher: Option<&Matcher>,
+    columns: &[Field],
     out: W,
 ) -> io::Result<(W, u64)> {
-    let mut x = Exporter::new(format, out)?;
+    let mut x = Exporter::with_columns(format, out, columns.to_vec())?;
     for r in records.into_iter().filter(|r| matcher.is_none_or(|m| m.matches(r))) {
         x.write(r)?;
     }
@@ -172,9 +203,10 @@ pub fn write_file<'a>(
     format: ExportFormat,
     records: impl IntoIterator<Item = &'a Record>,
     matcher: Option<&Matcher>,
+    columns: &[Field],
 ) -> io::Result<Written> {
     let file = std::fs::File::create(path)?;
-    let (file, count) = write_records(format, records, matcher, file)?;
+    let (file, count) = write_records(format, records, matcher, columns, file)?;
     file.sync_all()?;
     Ok(Written { records: count, bytes: file.metadata()?.len() })
 }
@@ -206,7 +238,7 @@ mod tests {
     #[test]
     fn ndjson_round_trips_through_the_log_parser() {
         let mut out = Vec::new();
-        assert_eq!(write_records(ExportFormat::Ndjson, &sample(), None, &mut out).unwrap().1, 6);
+        assert_eq!(write_records(ExportFormat::Ndjson, &sample(), None, &[], &mut out).unwrap().1, 6);
         let back: Vec<Record> =
             String::from_utf8(out).unwrap().lines().map(|l| Record::from_json(l).unwrap()).collect();
         assert_eq!(back, sample());
@@ -215,21 +247,39 @@ mod tests {
     #[test]
     fn json_is_one_valid_array() {
         let mut out = Vec::new();
-        write_records(ExportFormat::Json, &sample(), None, &mut out).unwrap();
+        write_records(ExportFormat::Json, &sample(), None, &[], &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 6);
         let mut out = Vec::new();
-        write_records(ExportFormat::Json, &[], None, &mut out).unwrap();
+        write_records(ExportFormat::Json, &[], None, &[], &mut out).unwrap();
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap(), serde_json::json!([]));
     }
 
     #[test]
     fn csv_quotes_commas_quotes_and_newlines() {
         let mut out = Vec::new();
-        write_records(ExportFormat::Csv, &sample(), None, &mut out).unwrap();
+        write_records(ExportFormat::Csv, &sample(), None, &[], &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("kind,feed,ts,seq,type,id,data,detail\r\n"));
         assert!(text.contains("event,f,1970-01-01T00:00:01.000Z,1,tick,1,\"a,\"\"b\"\"\nc\",\r\n"));
+    }
+
+    #[test]
+    fn csv_gets_one_column_per_added_field() {
+        let r = |seq, data: &str| {
+            let body = Body::Event { seq, event_type: Arc::from("price"), id: Arc::from(""), data: data.into() };
+            Record::new(Arc::from("f"), Timestamp(1_000), body)
+        };
+        let records = [r(1, r#"{"symbol":"AB,C","px":{"bid":1.5}}"#), r(2, "not json"), r(3, r#"{"px":[1]}"#)];
+        let columns = [Field::parse("data.symbol").unwrap(), Field::parse("data.px").unwrap()];
+        let mut out = Vec::new();
+        write_records(ExportFormat::Csv, &records, None, &columns, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines[0], "kind,feed,ts,seq,type,id,data,detail,data.symbol,data.px");
+        assert!(lines[1].ends_with(r#",,"AB,C","{""bid"":1.5}""#), "{}", lines[1]);
+        assert!(lines[2].ends_with("not json,,,"), "missing fields are empty: {}", lines[2]);
+        assert!(lines[3].ends_with(",,[1]"), "{}", lines[3]);
     }
 
     #[test]
@@ -248,7 +298,7 @@ mod tests {
     #[test]
     fn raw_sse_parses_back_to_the_same_events() {
         let mut out = Vec::new();
-        assert_eq!(write_records(ExportFormat::Sse, &sample(), None, &mut out).unwrap().1, 4);
+        assert_eq!(write_records(ExportFormat::Sse, &sample(), None, &[], &mut out).unwrap().1, 4);
         let (items, _) = parse_all(&out, Limits::default());
         let events: Vec<_> = items.iter().filter(|i| matches!(i, Item::Event { .. })).collect();
         assert_eq!(

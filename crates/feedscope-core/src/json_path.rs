@@ -85,6 +85,38 @@ impl JsonPath {
     pub fn steps(&self) -> &[Step] {
         &self.steps
     }
+
+    /// The paths of `v`'s scalar values (strings, numbers, booleans, null) and empty containers,
+    /// depth first in document order, at most `limit` of them: what a person can pick as a
+    /// column. A scalar at the top has no path, so it gives none.
+    pub fn leaves(v: &Value, limit: usize) -> Vec<(JsonPath, &Value)> {
+        fn walk<'a>(v: &'a Value, steps: &mut Vec<Step>, out: &mut Vec<(JsonPath, &'a Value)>, limit: usize) {
+            if out.len() >= limit {
+                return;
+            }
+            match v {
+                Value::Object(m) if !m.is_empty() => {
+                    for (k, item) in m {
+                        steps.push(Step::Key(k.clone()));
+                        walk(item, steps, out, limit);
+                        steps.pop();
+                    }
+                }
+                Value::Array(a) if !a.is_empty() => {
+                    for (i, item) in a.iter().enumerate() {
+                        steps.push(Step::Index(i));
+                        walk(item, steps, out, limit);
+                        steps.pop();
+                    }
+                }
+                _ if !steps.is_empty() => out.push((JsonPath { steps: steps.clone() }, v)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(v, &mut Vec::new(), &mut out, limit);
+        out
+    }
 }
 
 impl fmt::Display for JsonPath {
@@ -236,5 +268,21 @@ mod tests {
         for s in ["choices[0].delta.content", r#"a["b c"][3]"#, "[0].x"] {
             assert_eq!(JsonPath::parse(s).unwrap().to_string(), s);
         }
+    }
+
+    #[test]
+    fn leaves_are_the_paths_a_person_can_pick_and_they_parse_back() {
+        let v: Value = serde_json::from_str(r#"{"a":{"b":1,"c":[true,{"d":null}]},"x y":"s","e":[],"f":{}}"#).unwrap();
+        let leaves: Vec<(String, &Value)> =
+            JsonPath::leaves(&v, 100).into_iter().map(|(p, v)| (p.to_string(), v)).collect();
+        let mut names: Vec<&str> = leaves.iter().map(|(p, _)| p.as_str()).collect();
+        // Object members come in serde_json's order (the document's with `preserve_order`).
+        names.sort_unstable();
+        assert_eq!(names, ["[\"x y\"]", "a.b", "a.c[0]", "a.c[1].d", "e", "f"]);
+        for (p, want) in &leaves {
+            assert_eq!(JsonPath::parse(p).unwrap().get(&v), Some(*want), "{p}");
+        }
+        assert_eq!(JsonPath::leaves(&v, 2).len(), 2);
+        assert!(JsonPath::leaves(&Value::from(3), 10).is_empty());
     }
 }

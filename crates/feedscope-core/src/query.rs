@@ -480,7 +480,7 @@ impl FieldValue {
             FieldValue::Missing => String::new(),
             FieldValue::Null => "null".into(),
             FieldValue::Bool(b) => b.to_string(),
-            FieldValue::Num(n) => serde_json::Number::from_f64(*n).map_or_else(|| n.to_string(), |n| n.to_string()),
+            FieldValue::Num(n) => n.to_string(),
             FieldValue::Str(s) | FieldValue::Json(s) => s.clone(),
         }
     }
@@ -676,5 +676,40 @@ mod tests {
     fn caret_sits_under_the_column() {
         let q = "seq == ";
         assert_eq!(Filter::parse(q).unwrap_err().caret(q), "seq == \n       ^");
+    }
+
+    #[test]
+    fn a_field_reads_records_as_the_filter_does_and_sorts_by_kind_then_value() {
+        let rec = |data: &str| {
+            let body = Body::Event { seq: 4, event_type: Arc::from("px"), id: Arc::from("9"), data: data.into() };
+            Record::new(Arc::from("f"), Timestamp(0), body)
+        };
+        let r = rec(r#"{"s":"AB","n":2.5,"o":{"k":[1]},"z":null,"b":true}"#);
+        let get = |name: &str| Field::parse(name).unwrap().value(&r);
+        assert_eq!(get("data.s"), FieldValue::Str("AB".into()));
+        assert_eq!(get("data.n").text(), "2.5");
+        assert_eq!(get("data.o").text(), r#"{"k":[1]}"#);
+        assert_eq!(get("data.o.k[0]").text(), "1");
+        assert_eq!((get("data.z").text(), get("data.b").text()), ("null".into(), "true".into()));
+        assert_eq!(get("data.missing"), FieldValue::Missing);
+        assert_eq!((get("type").text(), get("id").text(), get("seq").text()), ("px".into(), "9".into(), "4".into()));
+        assert_eq!(Field::parse(" data.s ").unwrap().as_str(), "data.s");
+
+        let mut values = vec![
+            FieldValue::Str("b".into()),
+            FieldValue::Num(10.0),
+            FieldValue::Missing,
+            FieldValue::Num(9.0),
+            FieldValue::Str("a".into()),
+            FieldValue::Null,
+        ];
+        values.sort_by(FieldValue::sort_cmp);
+        let texts: Vec<String> = values.iter().map(FieldValue::text).collect();
+        assert_eq!(texts, ["", "null", "9", "10", "a", "b"]);
+
+        for (bad, column) in [("", 1), ("data.", 6), ("type == 1", 6), ("price", 1), ("\"x\"", 1)] {
+            let e = Field::parse(bad).unwrap_err();
+            assert_eq!(e.column, column, "{bad}: {}", e.message);
+        }
     }
 }

@@ -9,7 +9,8 @@ use serde_json::Value;
 use ts_rs::TS;
 
 use crate::raw::{RawExportDone, RawPage, RawRange};
-use crate::rows::{RecordDetail, Row};
+use crate::rows::{Columns, RecordDetail, Row};
+use crate::sorted::{Sort, SortedView};
 use crate::state::{AppError, AppState, FeedForm};
 
 /// Largest page the table may ask for.
@@ -40,12 +41,7 @@ pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
         notices: std::mem::take(&mut *state.notices.lock().expect("lock")),
         select,
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        defaults: FeedForm {
-            name: String::new(),
-            config: FeedConfig::default(),
-            history_cap: crate::saved::default_cap(),
-            raw_cap_mib: crate::saved::default_raw_cap(),
-        },
+        defaults: FeedForm::new(FeedConfig::default()),
         global_alerts: state.global_alerts(),
     }
 }
@@ -55,12 +51,7 @@ pub fn init_info(state: &AppState, select: Option<String>) -> InitInfo {
 /// the field `curl`, so the window shows it under the box the command was pasted in.
 pub fn import_curl(command: &str) -> Result<FeedForm, AppError> {
     let feed = feedscope_core::parse_curl(command).map_err(|e| AppError::field("curl", e.to_string()))?;
-    Ok(FeedForm {
-        name: String::new(),
-        config: feed.config,
-        history_cap: crate::saved::default_cap(),
-        raw_cap_mib: crate::saved::default_raw_cap(),
-    })
+    Ok(FeedForm::new(feed.config))
 }
 
 /// A page of a feed's records that match a filter.
@@ -80,17 +71,29 @@ fn compile(filter: &Query) -> Result<Option<feedscope_core::Matcher>, AppError> 
     filter.compile().map(Some).map_err(|m| AppError::field("search", m))
 }
 
+/// The columns the feed's table shows (its added columns).
+fn columns(state: &AppState, feed: &str) -> Result<Columns, AppError> {
+    Ok(Columns::of(&state.hub.info(feed)?.config))
+}
+
 /// A page of the feed's records that match `filter`; filtering runs here, not in the window.
 /// `offset: None` asks for the newest `limit` matches (a followed table), found in one pass.
+/// With `sort`, the rows are in the column's order (ties in arrival order) and `offset: None`
+/// gives the last page.
 pub fn query_page(
     state: &AppState,
     feed: &str,
     filter: &Query,
     offset: Option<usize>,
     limit: usize,
+    sort: Option<&Sort>,
 ) -> Result<RowPage, AppError> {
     let matcher = compile(filter)?;
     let limit = limit.min(MAX_PAGE);
+    let columns = columns(state, feed)?;
+    if let Some(sort) = sort {
+        return sorted_page(state, feed, filter, matcher.as_ref(), sort, offset, limit, &columns);
+    }
     let page = match offset {
         Some(offset) => state.hub.query(feed, matcher.as_ref(), offset, limit)?,
         None => state.hub.query_tail(feed, matcher.as_ref(), limit)?,
@@ -98,7 +101,48 @@ pub fn query_page(
     Ok(RowPage {
         total: page.total,
         offset: page.offset,
-        rows: page.rows.iter().map(|(i, r)| Row::new(*i, r)).collect(),
+        rows: page.rows.iter().map(|(i, r)| Row::new(*i, r, &columns)).collect(),
+    })
+}
+
+/// Runs `f` on the feed's sorted view for `filter` and `sort`, brought up to date with the
+/// feed's history (made anew when the window asks for another feed, filter or sort).
+fn with_sorted<R>(
+    state: &AppState,
+    feed: &str,
+    filter: &Query,
+    matcher: Option<&feedscope_core::Matcher>,
+    sort: &Sort,
+    f: impl FnOnce(&SortedView, &feedscope_core::History) -> R,
+) -> Result<R, AppError> {
+    let mut cached = state.sorted.lock().expect("sorted lock");
+    if !cached.as_ref().is_some_and(|v| v.is_for(feed, filter, sort)) {
+        *cached = Some(SortedView::new(feed, filter, sort).map_err(|m| AppError::field("sort", m))?);
+    }
+    let view = cached.as_mut().expect("just set");
+    Ok(state.hub.with_history(feed, |h| {
+        let first = h.stats(feedscope_core::Timestamp::now()).first_index;
+        view.refresh(first, h.iter().enumerate().map(|(i, r)| (first + i as u64, r)), matcher);
+        f(view, h)
+    })?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sorted_page(
+    state: &AppState,
+    feed: &str,
+    filter: &Query,
+    matcher: Option<&feedscope_core::Matcher>,
+    sort: &Sort,
+    offset: Option<usize>,
+    limit: usize,
+    columns: &Columns,
+) -> Result<RowPage, AppError> {
+    with_sorted(state, feed, filter, matcher, sort, |view, h| {
+        let total = view.len();
+        let offset = offset.unwrap_or(total.saturating_sub(limit)).min(total);
+        let rows = view.page(offset, limit).into_iter().filter_map(|i| Some(Row::new(i, h.get(i)?, columns))).collect();
+        RowPage { total, offset, rows }
     })
 }
 
@@ -130,10 +174,17 @@ pub fn export_to(
         Some(q) => compile(q)?,
         None => None,
     };
+    let columns = columns(state, feed)?;
     // A snapshot shares the records (Arc), so ingestion is not held up while the file is written.
     let records = state.hub.snapshot(feed)?;
-    let written = feedscope_core::export::write_file(&path, format, records.iter().map(|r| &**r), matcher.as_ref())
-        .map_err(|e| AppError::msg(format!("could not write {}: {e}", path.display())))?;
+    let written = feedscope_core::export::write_file(
+        &path,
+        format,
+        records.iter().map(|r| &**r),
+        matcher.as_ref(),
+        columns.fields(),
+    )
+    .map_err(|e| AppError::msg(format!("could not write {}: {e}", path.display())))?;
     Ok(ExportDone { path: path.display().to_string(), count: written.records, bytes: written.bytes })
 }
 
@@ -151,8 +202,17 @@ pub fn raw_locate(state: &AppState, feed: &str, index: u64) -> Result<Option<Raw
 
 /// Where the record at `index` is among the rows `filter` shows (what the table scrolls to when
 /// the raw view selects it); `None` when it is not retained or not shown.
-pub fn record_position(state: &AppState, feed: &str, filter: &Query, index: u64) -> Result<Option<usize>, AppError> {
+pub fn record_position(
+    state: &AppState,
+    feed: &str,
+    filter: &Query,
+    index: u64,
+    sort: Option<&Sort>,
+) -> Result<Option<usize>, AppError> {
     let matcher = compile(filter)?;
+    if let Some(sort) = sort {
+        return with_sorted(state, feed, filter, matcher.as_ref(), sort, |view, _| view.position(index));
+    }
     let now = feedscope_core::Timestamp::now();
     Ok(state.hub.with_history(feed, |h| {
         let record = h.get(index)?;
@@ -250,12 +310,12 @@ mod tests {
         assert!(range.first <= row && row < range.first + range.count && range.count >= 3, "{range:?}");
         assert_eq!(record_detail(&state, "demo", index).unwrap().unwrap().record["seq"], seq);
         let all = Query::default();
-        let pos = record_position(&state, "demo", &all, index).unwrap().unwrap();
-        assert_eq!(query_page(&state, "demo", &all, Some(pos), 1).unwrap().rows[0].index, index);
+        let pos = record_position(&state, "demo", &all, index, None).unwrap().unwrap();
+        assert_eq!(query_page(&state, "demo", &all, Some(pos), 1, None).unwrap().rows[0].index, index);
         let events = Query { events_only: true, ..Query::default() };
-        let pos = record_position(&state, "demo", &events, index).unwrap().unwrap();
-        assert_eq!(query_page(&state, "demo", &events, Some(pos), 1).unwrap().rows[0].index, index);
-        assert_eq!(record_position(&state, "demo", &events, 0).unwrap(), None, "a connection record is hidden");
+        let pos = record_position(&state, "demo", &events, index, None).unwrap().unwrap();
+        assert_eq!(query_page(&state, "demo", &events, Some(pos), 1, None).unwrap().rows[0].index, index);
+        assert_eq!(record_position(&state, "demo", &events, 0, None).unwrap(), None, "a connection record is hidden");
 
         // The export is the body, which parses into the events the feed got.
         let dir = tempfile::tempdir().unwrap();

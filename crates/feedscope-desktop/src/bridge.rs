@@ -12,7 +12,7 @@ use feedscope_core::{FeedInfo, FeedStats, Hub, Timestamp};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::rows::Row;
+use crate::rows::{Columns, Row};
 
 pub const UPDATE_INTERVAL: Duration = Duration::from_millis(50);
 /// Every feed's counters (rates, countdowns, stopped feeds) are refreshed at least this often,
@@ -66,11 +66,12 @@ pub struct LiveUpdate {
 
 /// Builds the change of one feed: its stats and newest rows, read under one lock.
 pub fn feed_change(hub: &Hub, id: &str, tail: usize) -> Option<FeedChange> {
+    let columns = if tail > 0 { Columns::of(&hub.info(id).ok()?.config) } else { Columns::default() };
     let (stats, rows) = hub
         .with_history(id, |h| {
             let stats = h.stats(Timestamp::now());
             let page = h.query_tail(None, tail);
-            let rows: Vec<Row> = page.rows.iter().map(|(i, r)| Row::new(*i, r)).collect();
+            let rows: Vec<Row> = page.rows.iter().map(|(i, r)| Row::new(*i, r, &columns)).collect();
             (stats, rows)
         })
         .ok()?;

@@ -31,6 +31,8 @@ pub fn typescript() -> String {
         crate::rows::Row::decl(),
         crate::rows::RecordDetail::decl(),
         crate::rows::Shown::decl(),
+        crate::rows::FieldEntry::decl(),
+        crate::sorted::Sort::decl(),
         crate::bridge::StatsShown::decl(),
         crate::bridge::TypeCount::decl(),
         crate::bridge::FeedChange::decl(),

@@ -18,4 +18,5 @@ pub mod persist;
 pub mod raw;
 pub mod rows;
 pub mod saved;
+pub mod sorted;
 pub mod state;

@@ -3,14 +3,39 @@
 
 use std::sync::Arc;
 
+use feedscope_core::query::Field;
 use feedscope_core::text::{one_line, summary, visible};
-use feedscope_core::{Body, Kind, Record};
+use feedscope_core::{Body, FeedConfig, JsonPath, Kind, Record};
 use serde::Serialize;
 use serde_json::Value;
 use ts_rs::TS;
 
 /// Characters of data shown in the one-line preview.
 const PREVIEW_CHARS: usize = 240;
+
+/// Characters of an added column's value shown in a row.
+const COLUMN_CHARS: usize = 120;
+/// JSON fields listed in a record's detail for adding as columns.
+const MAX_FIELDS: usize = 200;
+
+/// What a feed's table shows beyond the fixed columns: the columns the user added, each a name of
+/// the query language (`data.symbol`), read from each record by the engine's [`Field`].
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    fields: Vec<Field>,
+}
+
+impl Columns {
+    /// The columns of a feed's settings (already validated by the engine; one that is not is left
+    /// out rather than failing the table).
+    pub fn of(config: &FeedConfig) -> Columns {
+        Columns { fields: config.columns.iter().filter_map(|c| Field::parse(c).ok()).collect() }
+    }
+
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+}
 
 /// One table row.
 #[derive(Debug, Clone, Serialize, PartialEq, TS)]
@@ -36,10 +61,12 @@ pub struct Row {
     pub size: usize,
     /// One line, control characters replaced by visible symbols.
     pub text: String,
+    /// The values of the feed's added columns, in order, each one safe line (empty when missing).
+    pub columns: Vec<String>,
 }
 
 impl Row {
-    pub fn new(index: u64, r: &Record) -> Row {
+    pub fn new(index: u64, r: &Record, columns: &Columns) -> Row {
         let (seq, event_type, event_id, size) = match &r.body {
             Body::Event { seq, event_type, id, data } => {
                 (Some(*seq), Some(one_line(event_type, PREVIEW_CHARS)), Some(one_line(id, PREVIEW_CHARS)), data.len())
@@ -48,7 +75,8 @@ impl Row {
             _ => (None, None, None, 0),
         };
         let text = one_line(&summary(&r.body), PREVIEW_CHARS);
-        Row { index, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, event_id, size, text }
+        let columns = columns.fields.iter().map(|f| one_line(&f.value(r).text(), COLUMN_CHARS)).collect();
+        Row { index, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, event_id, size, text, columns }
     }
 }
 
@@ -62,6 +90,17 @@ pub struct RecordDetail {
     /// What the pane shows, made safe to read ([`visible`]): the event's type and id, and its
     /// data (pretty-printed when it is a JSON object or array), or the record's sentence.
     pub shown: Shown,
+    /// The JSON fields of the event's data, each one a column the user may add.
+    pub fields: Vec<FieldEntry>,
+}
+
+/// A JSON field of an event's data: its column name and its value, both safe one-liners.
+#[derive(Debug, Serialize, TS, PartialEq)]
+pub struct FieldEntry {
+    /// The query-language name (`data.choices[0].delta.content`): what a column or a query takes.
+    pub name: String,
+    pub shown_name: String,
+    pub value: String,
 }
 
 #[derive(Debug, Serialize, TS)]
@@ -78,14 +117,33 @@ pub struct Shown {
 impl RecordDetail {
     pub fn new(index: u64, r: &Arc<Record>) -> RecordDetail {
         let record = serde_json::from_str(&r.to_json()).expect("a record's JSON parses");
+        let mut fields = Vec::new();
         let shown = match &r.body {
             Body::Event { event_type, id, data, .. } => {
-                let pretty = data
-                    .trim_start()
-                    .starts_with(['{', '['])
-                    .then(|| serde_json::from_str::<Value>(data).ok())
-                    .flatten()
-                    .and_then(|v| serde_json::to_string_pretty(&v).ok());
+                let json = data.trim_start().starts_with(['{', '[']).then(|| serde_json::from_str::<Value>(data).ok());
+                let json = json.flatten();
+                if let Some(v) = &json {
+                    fields = JsonPath::leaves(v, MAX_FIELDS)
+                        .into_iter()
+                        .map(|(path, value)| {
+                            let name = if path.to_string().starts_with('[') {
+                                format!("data{path}")
+                            } else {
+                                format!("data.{path}")
+                            };
+                            let value = match value {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            FieldEntry {
+                                shown_name: one_line(&name, COLUMN_CHARS),
+                                name,
+                                value: one_line(&value, COLUMN_CHARS),
+                            }
+                        })
+                        .collect();
+                }
+                let pretty = json.and_then(|v| serde_json::to_string_pretty(&v).ok());
                 Shown {
                     event_type: Some(visible(event_type)),
                     event_id: Some(visible(id)),
@@ -99,7 +157,7 @@ impl RecordDetail {
                 Shown { event_type: None, event_id: None, size: text.len(), text: visible(&text), pretty: false }
             }
         };
-        RecordDetail { index, record, shown }
+        RecordDetail { index, record, shown, fields }
     }
 }
 
@@ -118,7 +176,7 @@ mod tests {
 
     #[test]
     fn rows_carry_event_fields_and_connection_summaries() {
-        let row = Row::new(7, &event("{\"a\":1}"));
+        let row = Row::new(7, &event("{\"a\":1}"), &Columns::default());
         assert_eq!((row.index, row.kind, row.seq, row.size), (7, Kind::Event, Some(3), 7));
         assert_eq!(row.event_id.as_deref(), Some("9"));
         let dc = Record::new(
@@ -131,14 +189,17 @@ mod tests {
                 detail: String::new(),
             },
         );
-        assert_eq!(Row::new(8, &dc).text, "disconnected: the server ended the stream; reconnecting in 2.0 s");
+        assert_eq!(
+            Row::new(8, &dc, &Columns::default()).text,
+            "disconnected: the server ended the stream; reconnecting in 2.0 s"
+        );
     }
 
     #[test]
     fn row_text_is_one_safe_line() {
-        let row = Row::new(1, &event("a\nb\u{202e}c\x1b"));
+        let row = Row::new(1, &event("a\nb\u{202e}c\x1b"), &Columns::default());
         assert_eq!(row.text, "a⏎b\\u{202e}c\\x1b");
-        assert_eq!(Row::new(1, &event(&"y".repeat(1000))).text.chars().count(), PREVIEW_CHARS + 1);
+        assert_eq!(Row::new(1, &event(&"y".repeat(1000)), &Columns::default()).text.chars().count(), PREVIEW_CHARS + 1);
     }
 
     #[test]
@@ -154,5 +215,22 @@ mod tests {
         );
         let plain = RecordDetail::new(5, &Arc::new(event("not json {")));
         assert_eq!((plain.shown.pretty, plain.shown.text.as_str()), (false, "not json {"));
+    }
+
+    #[test]
+    fn added_columns_show_each_rows_value_and_details_list_the_fields() {
+        let config = FeedConfig { columns: vec!["data.s".into(), "data.p[1]".into()], ..FeedConfig::default() };
+        let columns = Columns::of(&config);
+        let row = Row::new(1, &event(r#"{"s":"AB\nC","p":[1,{"q":2}]}"#), &columns);
+        assert_eq!(row.columns, ["AB⏎C", r#"{"q":2}"#]);
+        assert_eq!(Row::new(2, &event("plain"), &columns).columns, ["", ""]);
+        let d = RecordDetail::new(1, &Arc::new(event(r#"{"s":"x","p":[1,{"q":2}],"a b":true}"#)));
+        let names: Vec<&str> = d.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["data.s", "data.p[0]", "data.p[1].q", "data[\"a b\"]"]);
+        for f in &d.fields {
+            assert!(Field::parse(&f.name).is_ok(), "{} is a column name", f.name);
+        }
+        assert_eq!(d.fields[0].value, "x");
+        assert!(RecordDetail::new(1, &Arc::new(event("[]"))).fields.is_empty());
     }
 }

@@ -2,33 +2,13 @@
 //! preferences, and whether the demo feed was deleted. Data only; [`crate::persist`] writes and
 //! guards the file, [`crate::state`] turns it into the hub's feeds and back.
 
-use feedscope_core::{FeedConfig, FeedInfo, HistoryLimits};
+use feedscope_core::FeedInfo;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The id of the built-in demo feed (no other feed gets it): its host and port are rewritten to
 /// the demo server of each run.
 pub const DEMO_ID: &str = "demo";
-
-/// A feed's settings as the user set them: what the editor sends (and starts from), what a
-/// shared collection holds, and, with an id, what the settings file keeps. The caps may be left
-/// out (files of older versions, hand-written collections): they get the defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct FeedForm {
-    pub name: String,
-    pub config: FeedConfig,
-    #[serde(default = "default_cap")]
-    pub history_cap: usize,
-    /// MiB of raw bytes kept for the raw view; 0 keeps none.
-    #[serde(default = "default_raw_cap")]
-    pub raw_cap_mib: u32,
-}
-
-impl FeedForm {
-    pub fn limits(&self) -> HistoryLimits {
-        HistoryLimits { max_records: self.history_cap, ..HistoryLimits::default() }
-    }
-}
 
 /// One feed as saved: its settings (the same keys at the top level) and its state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -45,13 +25,7 @@ pub struct SavedFeed {
     pub demo: bool,
 }
 
-pub fn default_cap() -> usize {
-    HistoryLimits::default().max_records
-}
-
-pub fn default_raw_cap() -> u32 {
-    feedscope_core::raw::DEFAULT_CAP_MIB
-}
+pub use feedscope_core::collection::{default_cap, default_raw_cap, FeedForm};
 
 impl SavedFeed {
     pub fn from_info(f: FeedInfo) -> SavedFeed {

@@ -16,8 +16,14 @@ use crate::saved::{default_cap, default_raw_cap, SavedDoc, SavedFeed, DEMO_ID};
 pub use crate::saved::FeedForm;
 
 /// The editor's rules: checked on every add and update.
-impl FeedForm {
+pub trait FormRules {
     /// The name to give the feed: the one typed, or else host and path of the URL.
+    fn name(&self) -> String;
+    /// The form's own rules (the name); the engine checks the config and the caps.
+    fn validate(&self) -> Result<(), AppError>;
+}
+
+impl FormRules for FeedForm {
     fn name(&self) -> String {
         match self.name.trim() {
             "" => name_for(self.config.url.trim()),
@@ -25,7 +31,6 @@ impl FeedForm {
         }
     }
 
-    /// The form's own rules (the name); the engine checks the config and the caps.
     fn validate(&self) -> Result<(), AppError> {
         self.config.validate_user_settings().map_err(|e| AppError::field(e.field(), e.to_string()))?;
         self.limits().validate().map_err(|e| AppError::field(e.field(), e.to_string()))?;
@@ -87,6 +92,8 @@ pub struct AppState {
     pub demo_base: Option<String>,
     /// Saved feeds the hub refused (a config this version rejects): kept in the file as they were.
     unloaded: Vec<SavedFeed>,
+    /// The sorted table the window looks at, kept up to date between its page requests.
+    pub sorted: Mutex<Option<crate::sorted::SortedView>>,
 }
 
 impl AppState {
@@ -102,6 +109,7 @@ impl AppState {
             notices: Mutex::default(),
             demo_base,
             unloaded: Vec::new(),
+            sorted: Mutex::default(),
         };
         state.hub.set_global_alerts(doc.global_alerts);
         let mut feeds = doc.feeds;

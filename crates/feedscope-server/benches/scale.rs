@@ -515,7 +515,7 @@ async fn run(s: &Settings) -> bool {
     for (id, probe) in ids.iter().zip(&probes) {
         let snapshot = hub.snapshot(id).expect("the feed exists");
         out.clear();
-        let n = write_records(ExportFormat::Ndjson, snapshot.iter().map(|r| &**r), None, &mut out)
+        let n = write_records(ExportFormat::Ndjson, snapshot.iter().map(|r| &**r), None, &[], &mut out)
             .expect("export to memory")
             .1;
         drop(snapshot);

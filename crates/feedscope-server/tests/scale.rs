@@ -98,7 +98,8 @@ async fn hundred_feeds_each_with_one_subscription_lose_nothing_and_export_what_w
 
         let mut ndjson = Vec::new();
         let snapshot = hub.snapshot(id).unwrap();
-        let written = write_records(ExportFormat::Ndjson, snapshot.iter().map(|r| &**r), None, &mut ndjson).unwrap().1;
+        let written =
+            write_records(ExportFormat::Ndjson, snapshot.iter().map(|r| &**r), None, &[], &mut ndjson).unwrap().1;
         let exported: Vec<Record> = String::from_utf8(ndjson)
             .unwrap()
             .lines()

@@ -54,7 +54,23 @@ stall_secs: number,
 /**
  * Alert rules of this feed (see [`crate::alerts`]). Watching only, like `stall_secs`.
  */
-alerts: Array<AlertRule>, };
+alerts: Array<AlertRule>, 
+/**
+ * Table columns the user added, each a query-language name (`data.symbol`, `data.a[0].b`;
+ * see [`crate::query::Field`]). Watching only.
+ */
+columns: Array<string>, 
+/**
+ * The events carry JSON-RPC 2.0 messages (MCP): the table shows `method`, the id and `result`
+ * or `error`, and a response is linked to the request this feed sent. Watching only.
+ */
+jsonrpc: boolean, 
+/**
+ * An MCP Streamable HTTP endpoint: each connection first sends `initialize` (and
+ * `notifications/initialized`), keeps the `Mcp-Session-Id` the server returns and sends it with
+ * the feed's own request. Implies `jsonrpc`.
+ */
+mcp: boolean, };
 
 export type FeedInfo = { id: string, name: string, config: FeedConfig, 
 /**
@@ -225,7 +241,11 @@ size: number,
 /**
  * One line, control characters replaced by visible symbols.
  */
-text: string, };
+text: string, 
+/**
+ * The values of the feed's added columns, in order, each one safe line (empty when missing).
+ */
+columns: Array<string>, };
 
 export type RecordDetail = { index: number, 
 /**
@@ -236,7 +256,11 @@ record: Record<string, unknown>,
  * What the pane shows, made safe to read ([`visible`]): the event's type and id, and its
  * data (pretty-printed when it is a JSON object or array), or the record's sentence.
  */
-shown: Shown, };
+shown: Shown, 
+/**
+ * The JSON fields of the event's data, each one a column the user may add.
+ */
+fields: Array<FieldEntry>, };
 
 export type Shown = { event_type: string | null, event_id: string | null, text: string, 
 /**
@@ -247,6 +271,18 @@ pretty: boolean,
  * Bytes of the event's data (UTF-8), or of the record's sentence.
  */
 size: number, };
+
+export type FieldEntry = { 
+/**
+ * The query-language name (`data.choices[0].delta.content`): what a column or a query takes.
+ */
+name: string, shown_name: string, value: string, };
+
+export type Sort = { 
+/**
+ * A query-language name: `type`, `id`, `seq`, `kind`, `data` or `data.PATH`.
+ */
+column: string, descending: boolean, };
 
 export type StatsShown = { last_event_id: string, 
 /**

@@ -20,6 +20,7 @@ import type {
   RawRange,
   RecordDetail,
   RowPage,
+  Sort,
 } from './ipc.generated';
 
 export type * from './ipc.generated';
@@ -58,9 +59,10 @@ export const reconnectFeed = (id: string) => invoke<void>('reconnect_feed', { id
 export const clearFeed = (id: string) => invoke<void>('clear_feed', { id });
 export const saveSettings = (settings: Settings) => invoke<void>('save_settings', { settings });
 
-/** A page of matching rows; `offset: null` asks for the newest `limit` rows. */
-export const queryEvents = (feed: string, filter: Query, offset: number | null, limit: number) =>
-  invoke<RowPage>('query_events', { feed, filter, offset, limit });
+/** A page of matching rows; `offset: null` asks for the newest `limit` rows (the last page when
+ *  sorted). With `sort`, the rows are in that column's order. */
+export const queryEvents = (feed: string, filter: Query, offset: number | null, limit: number, sort: Sort | null = null) =>
+  invoke<RowPage>('query_events', { feed, filter, offset, limit, sort });
 
 export const getRecord = (feed: string, index: number) =>
   invoke<RecordDetail | null>('get_record', { feed, index });
@@ -77,8 +79,8 @@ export const rawPage = (feed: string, offset: number | null, limit: number) =>
 export const rawLocate = (feed: string, index: number) => invoke<RawRange | null>('raw_locate', { feed, index });
 
 /** Where the record at `index` is among the rows `filter` shows; null when it is not shown. */
-export const recordPosition = (feed: string, filter: Query, index: number) =>
-  invoke<number | null>('record_position', { feed, filter, index });
+export const recordPosition = (feed: string, filter: Query, index: number, sort: Sort | null = null) =>
+  invoke<number | null>('record_position', { feed, filter, index, sort });
 
 /** Opens the save dialog and writes the raw bytes as a `.sse` file; null when cancelled. */
 export const exportRaw = (feed: string) => invoke<RawExportDone | null>('export_raw', { feed });

@@ -11,6 +11,7 @@ fn main() {
         "clear_feed",
         "query_events",
         "get_record",
+        "assembled",
         "export_feed",
         "raw_page",
         "raw_locate",

@@ -9,6 +9,7 @@ use feedscope_desktop::api::{self, ExportDone, InitInfo, RowPage};
 use feedscope_desktop::bridge::LiveUpdate;
 use feedscope_desktop::collection::{self, CollectionExportDone, CollectionImportDone};
 use feedscope_desktop::raw::{RawExportDone, RawPage, RawRange};
+use feedscope_desktop::assembled::AssembledView;
 use feedscope_desktop::rows::RecordDetail;
 use feedscope_desktop::sorted::Sort;
 use feedscope_desktop::state::{AppError, AppState, FeedForm};
@@ -91,6 +92,13 @@ pub async fn query_events(
     sort: Option<Sort>,
 ) -> Result<RowPage, AppError> {
     api::query_page(&state, &feed, &filter, offset, limit, sort.as_ref())
+}
+
+/// The assembled answer of an LLM token stream (`preset`: openai-chat, openai-responses,
+/// anthropic or json:PATH).
+#[tauri::command]
+pub async fn assembled(state: Shared<'_>, feed: String, preset: String) -> Result<AssembledView, AppError> {
+    feedscope_desktop::assembled::assembled(&state, &feed, &preset)
 }
 
 #[tauri::command]

@@ -33,6 +33,7 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
         commands::clear_feed,
         commands::query_events,
         commands::get_record,
+        commands::assembled,
         commands::export_feed,
         commands::raw_page,
         commands::raw_locate,

@@ -71,6 +71,25 @@ fn compile(filter: &Query) -> Result<Option<feedscope_core::Matcher>, AppError> 
     filter.compile().map(Some).map_err(|m| AppError::field("search", m))
 }
 
+/// The feed id that names the merged timeline of every feed (no feed has it: the app makes ids of
+/// lowercase letters, digits and `-`).
+pub const ALL_FEEDS: &str = "*";
+
+/// The merged timeline's page: every feed's records in arrival order, each row naming its feed.
+fn merged_page(state: &AppState, matcher: Option<&feedscope_core::Matcher>, offset: Option<usize>, limit: usize) -> RowPage {
+    let page = match offset {
+        Some(offset) => state.hub.query_merged(matcher, offset, limit),
+        None => state.hub.query_merged_tail(matcher, limit),
+    };
+    let none = Columns::default();
+    let rows = page
+        .rows
+        .iter()
+        .map(|(feed, i, r)| Row { feed: Some(feed.to_string()), ..Row::new(*i, r, &none) })
+        .collect();
+    RowPage { total: page.total, offset: page.offset, rows }
+}
+
 /// The columns the feed's table shows (its added columns).
 fn columns(state: &AppState, feed: &str) -> Result<Columns, AppError> {
     Ok(Columns::of(&state.hub.info(feed)?.config))
@@ -90,6 +109,9 @@ pub fn query_page(
 ) -> Result<RowPage, AppError> {
     let matcher = compile(filter)?;
     let limit = limit.min(MAX_PAGE);
+    if feed == ALL_FEEDS {
+        return Ok(merged_page(state, matcher.as_ref(), offset, limit));
+    }
     let columns = columns(state, feed)?;
     if let Some(sort) = sort {
         return sorted_page(state, feed, filter, matcher.as_ref(), sort, offset, limit, &columns);
@@ -174,9 +196,12 @@ pub fn export_to(
         Some(q) => compile(q)?,
         None => None,
     };
-    let columns = columns(state, feed)?;
     // A snapshot shares the records (Arc), so ingestion is not held up while the file is written.
-    let records = state.hub.snapshot(feed)?;
+    let (columns, records) = if feed == ALL_FEEDS {
+        (Columns::default(), state.hub.merged_snapshot())
+    } else {
+        (columns(state, feed)?, state.hub.snapshot(feed)?)
+    };
     let written = feedscope_core::export::write_file(
         &path,
         format,
@@ -210,6 +235,10 @@ pub fn record_position(
     sort: Option<&Sort>,
 ) -> Result<Option<usize>, AppError> {
     let matcher = compile(filter)?;
+    if feed == ALL_FEEDS {
+        // The merged timeline is not shown beside a raw view, which is what asks.
+        return Ok(None);
+    }
     if let Some(sort) = sort {
         return with_sorted(state, feed, filter, matcher.as_ref(), sort, |view, _| view.position(index));
     }

@@ -10,6 +10,7 @@
 //! - [`ipc`]: the TypeScript declarations of every type above the window receives or sends.
 
 pub mod api;
+pub mod assembled;
 pub mod bridge;
 pub mod cli;
 pub mod collection;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use feedscope_core::query::Field;
 use feedscope_core::text::{one_line, summary, visible};
+use feedscope_core::jsonrpc::{self, RpcColumns, SentRequests};
 use feedscope_core::{Body, FeedConfig, JsonPath, Kind, Record};
 use serde::Serialize;
 use serde_json::Value;
@@ -23,13 +24,18 @@ const MAX_FIELDS: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub struct Columns {
     fields: Vec<Field>,
+    /// For a JSON-RPC feed: the requests it sends, to link responses to them.
+    rpc: Option<SentRequests>,
 }
 
 impl Columns {
     /// The columns of a feed's settings (already validated by the engine; one that is not is left
     /// out rather than failing the table).
     pub fn of(config: &FeedConfig) -> Columns {
-        Columns { fields: config.columns.iter().filter_map(|c| Field::parse(c).ok()).collect() }
+        Columns {
+            fields: config.columns.iter().filter_map(|c| Field::parse(c).ok()).collect(),
+            rpc: config.shows_jsonrpc().then(|| config.sent_requests()),
+        }
     }
 
     pub fn fields(&self) -> &[Field] {
@@ -63,6 +69,14 @@ pub struct Row {
     pub text: String,
     /// The values of the feed's added columns, in order, each one safe line (empty when missing).
     pub columns: Vec<String>,
+    /// A JSON-RPC feed's event: the message's kind, method, id and result or error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rpc: Option<RpcColumns>,
+    /// The merged timeline of all feeds: the feed the record is from (`index` is in its history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub feed: Option<String>,
 }
 
 impl Row {
@@ -75,8 +89,9 @@ impl Row {
             _ => (None, None, None, 0),
         };
         let text = one_line(&summary(&r.body), PREVIEW_CHARS);
-        let columns = columns.fields.iter().map(|f| one_line(&f.value(r).text(), COLUMN_CHARS)).collect();
-        Row { index, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, event_id, size, text, columns }
+        let values: Vec<String> = columns.fields.iter().map(|f| one_line(&f.value(r).text(), COLUMN_CHARS)).collect();
+        let rpc = columns.rpc.as_ref().and_then(|sent| jsonrpc::columns(r, sent));
+        Row { index, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, event_id, size, text, columns: values, rpc, feed: None }
     }
 }
 
@@ -232,5 +247,21 @@ mod tests {
         }
         assert_eq!(d.fields[0].value, "x");
         assert!(RecordDetail::new(1, &Arc::new(event("[]"))).fields.is_empty());
+    }
+
+    #[test]
+    fn a_json_rpc_feeds_rows_carry_method_id_and_outcome_linked_to_the_request_sent() {
+        let config = FeedConfig {
+            jsonrpc: true,
+            body: Some(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}"#.into()),
+            ..FeedConfig::default()
+        };
+        let columns = Columns::of(&config);
+        let row = Row::new(1, &event(r#"{"jsonrpc":"2.0","id":7,"result":{"ok":true}}"#), &columns);
+        let rpc = row.rpc.expect("a JSON-RPC response");
+        assert_eq!((rpc.method.as_deref(), rpc.id.as_deref(), rpc.linked), (Some("tools/call"), Some("7"), true));
+        assert!(rpc.summary.contains("ok"), "{}", rpc.summary);
+        assert!(Row::new(2, &event("not json"), &columns).rpc.is_none());
+        assert!(Row::new(3, &event(r#"{"jsonrpc":"2.0","id":7,"result":1}"#), &Columns::default()).rpc.is_none());
     }
 }

@@ -2,7 +2,8 @@
 //! `/stream`, `retry: 300` and then an event every 40 ms, types `alpha` and `beta` in turn with
 //! ids 1, 2, 3…, resuming after the Last-Event-ID of the request. Two misbehaving feeds for the
 //! diagnostics: `/buffered` sends its events four at a time after silences of [`BURST_EVERY`]
-//! (what a buffering proxy does), `/quiet` sends one event and then nothing (a stall).
+//! (what a buffering proxy does), `/quiet` sends one event and then nothing (a stall). `/llm`
+//! streams [`LLM_TEXT`] as OpenAI Chat Completions chunks, one word each, then `[DONE]`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -30,6 +31,11 @@ pub fn stream(report: impl Fn(&Req) + Send + Sync + 'static) -> impl Fn(usize, &
         }
         if req.path.starts_with("/quiet") {
             return Reply::sse_steps(vec![Step::Send(format!("{PRELUDE}{}", event(1)).into_bytes()), Step::Hang]);
+        }
+        if req.path.starts_with("/llm") {
+            let (steps, live) = mpsc::unbounded_channel();
+            tokio::spawn(llm(steps));
+            return Reply::sse_steps(vec![Step::Live(live)]);
         }
         if !req.path.starts_with("/stream") {
             return Reply::status(404);
@@ -83,4 +89,33 @@ async fn tick(mut last: u64, steps: mpsc::UnboundedSender<Step>) {
             return;
         }
     }
+}
+
+/// The answer `/llm` streams.
+pub const LLM_TEXT: &str = "Server-Sent Events keep one HTTP response open and push text frames down it.";
+
+/// `/llm`: a chunk per word of [`LLM_TEXT`] every 30 ms, OpenAI Chat Completions style, then
+/// `data: [DONE]`; the connection then ends (after a `retry:` of a minute, so the answer is not
+/// asked for again during a spec).
+async fn llm(steps: mpsc::UnboundedSender<Step>) {
+    let words: Vec<String> = LLM_TEXT.split_inclusive(' ').map(str::to_owned).collect();
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+        let v = serde_json::json!({
+            "id": "chatcmpl-e2e", "object": "chat.completion.chunk", "model": "fixture",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        });
+        format!("data: {v}\n\n")
+    };
+    let mut out =
+        vec!["retry: 60000\n\n".to_owned(), chunk(serde_json::json!({"role": "assistant", "content": ""}), None)];
+    out.extend(words.iter().map(|w| chunk(serde_json::json!({ "content": w }), None)));
+    out.push(chunk(serde_json::json!({}), Some("stop")));
+    out.push("data: [DONE]\n\n".to_owned());
+    for frame in out {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if steps.send(Step::Send(frame.into_bytes())).is_err() {
+            return;
+        }
+    }
+    // Dropping `steps` ends the response.
 }

@@ -245,7 +245,15 @@ text: string,
 /**
  * The values of the feed's added columns, in order, each one safe line (empty when missing).
  */
-columns: Array<string>, };
+columns: Array<string>, 
+/**
+ * A JSON-RPC feed's event: the message's kind, method, id and result or error.
+ */
+rpc?: RpcColumns, 
+/**
+ * The merged timeline of all feeds: the feed the record is from (`index` is in its history).
+ */
+feed?: string, };
 
 export type RecordDetail = { index: number, 
 /**
@@ -283,6 +291,97 @@ export type Sort = {
  * A query-language name: `type`, `id`, `seq`, `kind`, `data` or `data.PATH`.
  */
 column: string, descending: boolean, };
+
+export type RpcKind = "request" | "notification" | "response" | "error" | "batch";
+
+export type RpcColumns = { kind: RpcKind, 
+/**
+ * A request's or notification's method; for a response or an error, the method of the
+ * request the feed sent with that id ([`RpcColumns::linked`]), `None` when it sent none.
+ * A batch lists its methods, each once, comma-separated.
+ */
+method: string | null, 
+/**
+ * The id as JSON text (`1`, `"abc"`), `None` for a notification; a batch's comma-separated.
+ */
+id: string | null, 
+/**
+ * One line: a response's result as compact JSON, an error's `code: message`, a request's or
+ * notification's params as compact JSON (empty when it has none). A batch joins its
+ * messages' summaries with `; `. At most [`SUMMARY_CHARS`] characters, a cut ends in `…`.
+ */
+summary: string, 
+/**
+ * The method was found by linking a response to a request the feed sent.
+ */
+linked: boolean, 
+/**
+ * Messages in the event: 1, or the length of the batch.
+ */
+count: number, };
+
+export type AssembledView = { 
+/**
+ * The answer of the latest connection that sent anything: text, tool calls (arguments
+ * pretty-printed once complete), time to first token, deltas per second. Server text made
+ * safe to show.
+ */
+answer: Assembled, 
+/**
+ * Answers in the retained history (one per connection that sent a delta or an end marker).
+ */
+answers: number, };
+
+export type Assembled = { 
+/**
+ * The preset's name, as [`Preset::from_str`] reads it.
+ */
+preset: string, text: string, tool_calls: Array<ToolCall>, 
+/**
+ * Events that added text or tool-call arguments.
+ */
+deltas: number, 
+/**
+ * Milliseconds from the first record seen to the first delta (time to first token).
+ */
+first_token_ms: number | null, 
+/**
+ * Deltas per second from the first delta to the last (the deltas after the first over that
+ * time); none before two deltas a millisecond or more apart.
+ */
+deltas_per_second: number | null, 
+/**
+ * The end marker arrived.
+ */
+done: boolean, };
+
+export type ToolCall = { 
+/**
+ * The provider's id for the call (`call_…`, `toolu_…`); empty until it arrives.
+ */
+id: string, 
+/**
+ * The function's name; empty until it arrives.
+ */
+name: string, 
+/**
+ * The arguments' JSON text as streamed so far (for Responses, replaced by the full text of
+ * its `done` event).
+ */
+arguments: string, 
+/**
+ * The call's stop event or the stream's end marker arrived; then exactly one of
+ * `arguments_json` and `arguments_error` is set.
+ */
+complete: boolean, 
+/**
+ * The arguments parsed, once complete. A call with no argument text at all has `{}`.
+ */
+arguments_json: unknown, 
+/**
+ * Why the complete arguments are not JSON (they stay in `arguments` as they came).
+ */
+arguments_error: string | null, };
 
 export type StatsShown = { last_event_id: string, 
 /**

@@ -5,6 +5,7 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
   AlertRule,
   AppError,
+  AssembledView,
   CollectionExportDone,
   CollectionImportDone,
   ExportDone,
@@ -32,6 +33,9 @@ export interface Settings {
   exportFormat?: ExportFormat;
   /** The raw view is open beside the table. */
   raw?: boolean;
+  /** The assembled view is open, and its preset. */
+  assembled?: boolean;
+  assemblePreset?: string;
 }
 
 export function errorOf(e: unknown): AppError {
@@ -63,6 +67,10 @@ export const saveSettings = (settings: Settings) => invoke<void>('save_settings'
  *  sorted). With `sort`, the rows are in that column's order. */
 export const queryEvents = (feed: string, filter: Query, offset: number | null, limit: number, sort: Sort | null = null) =>
   invoke<RowPage>('query_events', { feed, filter, offset, limit, sort });
+
+/** The assembled answer of an LLM token stream (`preset`: openai-chat, openai-responses,
+ *  anthropic or json:PATH); a bad preset is refused with the field `assemble`. */
+export const assembled = (feed: string, preset: string) => invoke<AssembledView>('assembled', { feed, preset });
 
 export const getRecord = (feed: string, index: number) =>
   invoke<RecordDetail | null>('get_record', { feed, index });

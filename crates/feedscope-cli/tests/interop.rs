@@ -520,3 +520,286 @@ async fn mcp_without_the_user_accept_header_is_refused_with_406() {
     }
     srv.assert_healthy();
 }
+
+// ---------------------------------------------------------------------------------------------
+// MCP mode (`mcp: true`): the engine's own MCP client (docs/mcp.md), driven through the hub, as
+// the CLI has no flag for it yet.
+
+mod mcp_mode {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use feedscope_core::jsonrpc::{self, RpcKind};
+    use feedscope_core::raw::Row;
+    use feedscope_core::{Body, FeedConfig, Hub, Mode, Record, Subscription};
+    use feedscope_testkit::{collect_until, count_kind};
+    use serde_json::{json, Value};
+
+    use super::{rpc, tools_call, PyServer};
+
+    const ACCEPT_BOTH: &str = "application/json, text/event-stream";
+
+    /// An `mcp` feed on the server's endpoint: POST with `body`, or the GET stream without one.
+    fn feed(srv: &PyServer, body: Option<String>) -> FeedConfig {
+        let method = if body.is_some() { "POST" } else { "GET" };
+        FeedConfig {
+            mcp: true,
+            method: method.into(),
+            body,
+            mode: Mode::Persistent,
+            retry_ms: 100,
+            jitter: false,
+            ..FeedConfig::new(srv.url("/mcp"))
+        }
+    }
+
+    /// A hub with feed `f` (its raw view on), subscribed, started.
+    fn start(config: FeedConfig) -> (Arc<Hub>, Subscription) {
+        let hub = Hub::new();
+        hub.add("f", config, Default::default()).expect("a valid config");
+        hub.set_raw_cap("f", 8).expect("a valid cap");
+        let sub = hub.subscribe(Some("f"), 1 << 16);
+        hub.start("f").expect("the feed exists");
+        (hub, sub)
+    }
+
+    fn kinds(rs: &[Record]) -> Vec<&'static str> {
+        rs.iter().map(|r| r.body.kind().as_str()).collect()
+    }
+
+    fn data(rs: &[Record]) -> Vec<Value> {
+        rs.iter().filter_map(|r| if let Body::Event { data, .. } = &r.body { Some(rpc(data)) } else { None }).collect()
+    }
+
+    fn dump(rs: &[Record]) -> String {
+        rs.iter().map(Record::to_json).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The headers of each `open` record.
+    fn opens(rs: &[Record]) -> Vec<std::collections::BTreeMap<String, String>> {
+        rs.iter()
+            .filter_map(|r| if let Body::Open { headers, .. } = &r.body { Some(headers.clone()) } else { None })
+            .collect()
+    }
+
+    /// A request of the raw view: its body's JSON-RPC method (or its HTTP method), the
+    /// Mcp-Session-Id it sent, the MCP-Protocol-Version it sent, the Mcp-Session-Id it got.
+    type RawRequest = (String, Option<String>, Option<String>, Option<String>);
+
+    /// Each request of the raw view, in order.
+    fn raw_requests(hub: &Hub) -> Vec<RawRequest> {
+        let mut out: Vec<RawRequest> = Vec::new();
+        for row in hub.raw_page("f", Some(0), usize::MAX).unwrap().rows {
+            match row {
+                Row::Request { method, .. } => out.push((method, None, None, None)),
+                Row::RequestBody { body, .. } => {
+                    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    out.last_mut().unwrap().0 = v["method"].as_str().unwrap_or("?").to_owned();
+                }
+                Row::Header { sent, name, value, .. } => {
+                    let r = out.last_mut().unwrap();
+                    match (sent, name.as_str()) {
+                        (true, "mcp-session-id") => r.1 = Some(value),
+                        (true, "mcp-protocol-version") => r.2 = Some(value),
+                        (false, "mcp-session-id") => r.3 = Some(value),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A request of our own in `session`, straight to the server (not through the feed).
+    async fn post(srv: &PyServer, session: &str, body: Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(srv.url("/mcp"))
+            .header("accept", ACCEPT_BOTH)
+            .header("content-type", "application/json")
+            .header("mcp-session-id", session)
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// Asserts that `session` is gone: the server answers 404 to it (within a few seconds).
+    async fn assert_session_ended(srv: &PyServer, session: &str) {
+        for _ in 0..50 {
+            if post(srv, session, json!({"jsonrpc": "2.0", "id": 99, "method": "ping"})).await.status() == 404 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the session {session} is still open");
+    }
+
+    fn is_result(v: &Value, text: &str) -> bool {
+        v["result"]["content"][0]["text"] == text
+    }
+
+    #[tokio::test]
+    async fn mcp_feed_initializes_then_streams_the_tool_call_in_its_session() {
+        let mut srv = PyServer::start("mcp_server.py", &["--stateful"]);
+        let config = feed(&srv, Some(tools_call(8, "countdown", json!({ "n": 3 }))));
+        let sent = config.sent_requests();
+        let (hub, sub) = start(config);
+        // Two answers: the stream ends after the result, and the feed sends the call again.
+        let rs = collect_until(&sub, |rs| data(rs).iter().filter(|v| is_result(v, "liftoff")).count() == 2).await;
+        srv.assert_healthy();
+        let d = dump(&rs);
+
+        // The initialize result first: the server's capabilities and the version it chose.
+        assert_eq!(kinds(&rs)[..3], ["connecting", "event", "open"], "{d}");
+        let msgs = data(&rs);
+        assert_eq!(msgs[0]["id"], "feedscope-initialize", "{d}");
+        assert_eq!(msgs[0]["result"]["protocolVersion"], "2025-06-18", "{d}");
+        assert_eq!(msgs[0]["result"]["serverInfo"]["name"], "feedscope-interop", "{d}");
+        assert!(msgs[0]["result"]["capabilities"]["tools"].is_object(), "{d}");
+        // Then the tool: three progress notifications, then its result; twice.
+        for answer in [&msgs[1..5], &msgs[5..9]] {
+            for (k, v) in answer[..3].iter().enumerate() {
+                assert_eq!(
+                    (v["method"].as_str(), v["params"]["progress"].as_u64()),
+                    (Some("notifications/progress"), Some(k as u64 + 1)),
+                    "{d}"
+                );
+            }
+            assert_eq!(answer[3]["id"], 8, "{d}");
+        }
+        assert_eq!(msgs.len(), 9, "no second initialize: {d}");
+
+        // The JSON-RPC columns link both responses to their requests.
+        let cols: Vec<(RpcKind, Option<String>, bool)> =
+            rs.iter().filter_map(|r| jsonrpc::columns(r, &sent)).map(|c| (c.kind, c.method, c.linked)).collect();
+        assert_eq!(cols[0], (RpcKind::Response, Some("initialize".into()), true));
+        assert_eq!(cols[1], (RpcKind::Notification, Some("notifications/progress".into()), false));
+        assert_eq!(cols[4], (RpcKind::Response, Some("tools/call".into()), true));
+
+        // One session, from the initialize response, on every request after it.
+        let session = opens(&rs)[0].get("mcp-session-id").cloned().unwrap_or_else(|| panic!("{d}"));
+        assert!(opens(&rs).iter().all(|h| h.get("mcp-session-id") == Some(&session)), "{d}");
+        let s = Some(session.clone());
+        let v = Some("2025-06-18".to_owned());
+        let reqs = raw_requests(&hub);
+        assert_eq!(
+            reqs[..4],
+            [
+                ("initialize".to_owned(), None, None, s.clone()),
+                ("notifications/initialized".to_owned(), s.clone(), v.clone(), s.clone()),
+                ("tools/call".to_owned(), s.clone(), v.clone(), s.clone()),
+                ("tools/call".to_owned(), s.clone(), v.clone(), s.clone()),
+            ],
+            "{d}"
+        );
+
+        // A stop ends the session on the server too (DELETE).
+        hub.stop("f").unwrap();
+        assert_session_ended(&srv, &session).await;
+        srv.assert_healthy();
+    }
+
+    #[tokio::test]
+    async fn mcp_feed_initializes_again_when_the_server_ends_its_session() {
+        let mut srv = PyServer::start("mcp_server.py", &["--stateful"]);
+        // A reconnection a second after the answer: time to end the session under the feed.
+        let config =
+            FeedConfig { retry_ms: 1000, ..feed(&srv, Some(tools_call(3, "add", json!({ "a": 2, "b": 40 })))) };
+        let (_hub, sub) = start(config);
+        let rs = collect_until(&sub, |rs| count_kind(rs, "disconnected") == 1).await;
+        let first = opens(&rs)[0]["mcp-session-id"].clone();
+        let ended = reqwest::Client::new()
+            .delete(srv.url("/mcp"))
+            .header("mcp-session-id", &first)
+            .header("mcp-protocol-version", "2025-06-18")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ended.status(), 200);
+
+        let rs2 = collect_until(&sub, |rs| data(rs).iter().any(|v| is_result(v, "42"))).await;
+        srv.assert_healthy();
+        let d = dump(&rs2);
+        let expired = rs2.iter().find_map(|r| match &r.body {
+            Body::Disconnected { reason, .. } => Some(reason.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            expired.as_deref(),
+            Some("the MCP session expired (HTTP 404 to the request): a new one is initialized"),
+            "{d}"
+        );
+        let second = opens(&rs2)[0]["mcp-session-id"].clone();
+        assert_ne!(first, second, "a new session: {d}");
+        let msgs = data(&rs2);
+        assert_eq!(msgs[0]["id"], "feedscope-initialize", "the new handshake is shown: {d}");
+        assert!(is_result(&msgs[1], "42"), "{d}");
+    }
+
+    #[tokio::test]
+    async fn mcp_feed_takes_json_responses_as_one_event() {
+        let mut srv = PyServer::start("mcp_server.py", &["--stateful", "--json"]);
+        let (hub, sub) = start(feed(&srv, Some(tools_call(5, "add", json!({ "a": 20, "b": 22 })))));
+        let rs = collect_until(&sub, |rs| count_kind(rs, "disconnected") == 1).await;
+        hub.stop("f").unwrap();
+        srv.assert_healthy();
+        let d = dump(&rs);
+        assert_eq!(kinds(&rs), ["connecting", "event", "open", "event", "disconnected"], "{d}");
+        let open = &opens(&rs)[0];
+        assert!(open["content-type"].starts_with("application/json"), "{d}");
+        let msgs = data(&rs);
+        assert_eq!(msgs[0]["result"]["serverInfo"]["name"], "feedscope-interop", "{d}");
+        assert_eq!(
+            (msgs[1]["id"].as_u64(), msgs[1]["result"]["structuredContent"]["result"].as_u64()),
+            (Some(5), Some(42)),
+            "{d}"
+        );
+        let session = open["mcp-session-id"].clone();
+        assert_session_ended(&srv, &session).await;
+    }
+
+    #[tokio::test]
+    async fn mcp_feed_without_a_body_listens_to_the_servers_own_messages() {
+        let mut srv = PyServer::start("mcp_server.py", &["--stateful"]);
+        let (hub, sub) = start(feed(&srv, None));
+        let rs = collect_until(&sub, |rs| count_kind(rs, "open") == 1).await;
+        let session = opens(&rs)[0]["mcp-session-id"].clone();
+        // Another client of the session makes the server speak on its GET stream.
+        let answer = post(&srv, &session, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "announce", "arguments": {"uri": "file:///tmp/x"}}})).await;
+        assert_eq!(answer.status(), 200);
+        let rs = collect_until(&sub, |rs| count_kind(rs, "event") == 1).await;
+        srv.assert_healthy();
+        let msgs = data(&rs);
+        assert_eq!(msgs[0]["method"], "notifications/resources/updated", "{}", dump(&rs));
+        assert_eq!(msgs[0]["params"]["uri"], "file:///tmp/x");
+        let reqs = raw_requests(&hub);
+        let s = Some(session.clone());
+        assert_eq!(reqs[2], ("GET".to_owned(), s.clone(), Some("2025-06-18".to_owned()), s), "{reqs:?}");
+        hub.stop("f").unwrap();
+        assert_session_ended(&srv, &session).await;
+    }
+
+    #[tokio::test]
+    async fn mcp_feed_against_a_stateless_server_sends_no_session_id() {
+        let mut srv = PyServer::start("mcp_server.py", &[]);
+        let (hub, sub) = start(feed(&srv, Some(tools_call(4, "add", json!({ "a": 1, "b": 1 })))));
+        let rs = collect_until(&sub, |rs| data(rs).iter().filter(|v| is_result(v, "2")).count() == 2).await;
+        hub.stop("f").unwrap();
+        srv.assert_healthy();
+        let d = dump(&rs);
+        assert_eq!(data(&rs).len(), 3, "one initialize, two answers: {d}");
+        let v = Some("2025-06-18".to_owned());
+        assert_eq!(
+            raw_requests(&hub)[..4],
+            [
+                ("initialize".to_owned(), None, None, None),
+                ("notifications/initialized".to_owned(), None, v.clone(), None),
+                ("tools/call".to_owned(), None, v.clone(), None),
+                ("tools/call".to_owned(), None, v.clone(), None),
+            ],
+            "{d}"
+        );
+    }
+}

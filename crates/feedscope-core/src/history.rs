@@ -3,6 +3,7 @@
 //! diagnosis of every record it was given ([`Diagnoser`]).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -136,6 +137,9 @@ pub struct Query {
 
 /// A compiled [`Query`].
 pub struct Matcher {
+    /// What it was compiled from: two matchers of equal queries match the same records (the
+    /// hub's merged timeline keeps its matches per query).
+    query: Query,
     types: Vec<String>,
     text: TextMatch,
     events_only: bool,
@@ -165,11 +169,16 @@ impl Query {
         } else {
             TextMatch::Sub(Box::new(memchr::memmem::Finder::new(self.text.as_bytes()).into_owned()))
         };
-        Ok(Matcher { types: self.types.clone(), text, events_only: self.events_only })
+        Ok(Matcher { query: self.clone(), types: self.types.clone(), text, events_only: self.events_only })
     }
 }
 
 impl Matcher {
+    /// The query this matcher was compiled from.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
     pub fn matches(&self, r: &Record) -> bool {
         if let TextMatch::Query(q) = &self.text {
             let kind_ok = match &r.body {
@@ -218,6 +227,10 @@ pub struct Page {
 pub struct History {
     limits: HistoryLimits,
     records: VecDeque<Arc<Record>>,
+    /// Beside each record, its arrival stamp: taken from `clock` when it was appended, so it
+    /// orders records across every history sharing the clock (a hub's merged timeline).
+    arrivals: VecDeque<u64>,
+    clock: Arc<AtomicU64>,
     stats: FeedStats,
     rate: Rate,
     /// Sees every record pushed, evicted or not: its memory is bounded on its own.
@@ -235,6 +248,12 @@ pub struct History {
 impl History {
     pub fn new(limits: HistoryLimits) -> Self {
         History { limits, ..History::default() }
+    }
+
+    /// A history whose records take their arrival stamps ([`History::arrival`]) from `clock`,
+    /// shared with other histories (a hub's feeds): the stamps then give one order across them.
+    pub fn with_clock(limits: HistoryLimits, clock: Arc<AtomicU64>) -> Self {
+        History { limits, clock, ..History::default() }
     }
 
     pub fn set_limits(&mut self, limits: HistoryLimits) {
@@ -266,6 +285,7 @@ impl History {
         self.diagnoser.observe(&record);
         self.stats.retained_bytes += record.weight();
         self.records.push_back(record);
+        self.arrivals.push_back(self.clock.fetch_add(1, Ordering::SeqCst));
         self.evict();
     }
 
@@ -316,6 +336,7 @@ impl History {
             || (self.stats.retained_bytes > self.limits.max_bytes && self.records.len() > 1)
         {
             if let Some(old) = self.records.pop_front() {
+                self.arrivals.pop_front();
                 self.stats.retained_bytes -= old.weight();
                 self.stats.evicted += 1;
                 self.stats.first_index += 1;
@@ -416,6 +437,45 @@ impl History {
         self.records.get(usize::try_from(i).ok()?)
     }
 
+    /// The arrival stamp of the record at timeline index `index`, if still retained: records
+    /// appended later have greater stamps, in this history and in every other sharing its clock.
+    pub fn arrival(&self, index: u64) -> Option<u64> {
+        let i = index.checked_sub(self.stats.first_index)?;
+        self.arrivals.get(usize::try_from(i).ok()?).copied()
+    }
+
+    /// How many retained records arrived before stamp `stamp` (they are the oldest retained).
+    pub fn arrived_before(&self, stamp: u64) -> usize {
+        self.arrivals.partition_point(|&a| a < stamp)
+    }
+
+    /// Timeline index of the oldest retained record (of the next one when none is retained).
+    pub fn first_index(&self) -> u64 {
+        self.stats.first_index
+    }
+
+    /// Timeline index the next record appended will get.
+    pub fn end_index(&self) -> u64 {
+        self.stats.first_index + self.records.len() as u64
+    }
+
+    /// Records evicted by the caps so far ([`FeedStats::evicted`]), without building the stats.
+    pub fn evicted(&self) -> u64 {
+        self.stats.evicted
+    }
+
+    /// The retained records from timeline index `index` on (from the oldest retained, if
+    /// `index` was evicted), oldest first, each with its timeline index and arrival stamp.
+    pub fn entries_from(&self, index: u64) -> impl Iterator<Item = (u64, u64, &Arc<Record>)> + '_ {
+        let first = self.stats.first_index;
+        let from = usize::try_from(index.saturating_sub(first)).unwrap_or(usize::MAX).min(self.records.len());
+        self.records
+            .range(from..)
+            .zip(self.arrivals.range(from..))
+            .enumerate()
+            .map(move |(i, (r, a))| (first + (from + i) as u64, *a, r))
+    }
+
     /// What a browser would not like about the feed, from every record pushed so far, as of `now`
     /// (see [`Diagnoser::findings`]).
     pub fn findings(&self, now: Timestamp) -> Vec<Finding> {
@@ -429,6 +489,7 @@ impl History {
     pub fn clear(&mut self) {
         self.stats.first_index += self.records.len() as u64;
         self.records.clear();
+        self.arrivals.clear();
         self.stats.retained_bytes = 0;
     }
 
@@ -572,6 +633,28 @@ mod tests {
         assert_eq!((s.retained, s.evicted, s.events, s.first_index), (3, 2, 5, 2));
         assert!(h.get(1).is_none());
         assert!(matches!(h.get(2).unwrap().body, Body::Event { seq: 3, .. }));
+    }
+
+    #[test]
+    fn histories_sharing_a_clock_stamp_one_arrival_order_through_eviction_and_clear() {
+        let clock = Arc::new(AtomicU64::new(0));
+        let limits = HistoryLimits { max_records: 3, max_bytes: usize::MAX };
+        let (mut a, mut b) = (History::with_clock(limits, clock.clone()), History::with_clock(limits, clock.clone()));
+        for i in 1..=4 {
+            a.push(ev(i, "t", "a", 0));
+            b.push(ev(i, "t", "b", 0));
+        }
+        // a got stamps 0, 2, 4, 6 and b 1, 3, 5, 7; each keeps its newest three.
+        assert_eq!((a.first_index(), a.end_index(), a.evicted()), (1, 4, 1));
+        assert_eq!([a.arrival(0), a.arrival(1), a.arrival(3), a.arrival(4)], [None, Some(2), Some(6), None]);
+        assert_eq!(b.entries_from(2).map(|(i, s, _)| (i, s)).collect::<Vec<_>>(), [(2, 5), (3, 7)]);
+        assert_eq!(b.entries_from(0).count(), 3, "from an evicted index: from the oldest retained");
+        assert_eq!((a.arrived_before(5), b.arrived_before(5), b.arrived_before(100)), (2, 1, 3));
+        a.clear();
+        assert_eq!((a.first_index(), a.end_index(), a.arrival(3), a.entries_from(0).count()), (4, 4, None, 0));
+        a.push(ev(5, "t", "a", 0));
+        assert_eq!(a.arrival(4), Some(8));
+        assert_eq!(History::new(limits).entries_from(0).count(), 0);
     }
 
     #[test]

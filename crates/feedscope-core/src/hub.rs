@@ -6,7 +6,8 @@
 //! - a [`Watch`] only learns which feeds changed and by how many records, and reads what it
 //!   shows from the history (the app's window). It never slows a feed down.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
@@ -14,7 +15,7 @@ use tokio::sync::Notify;
 
 use crate::alerts::AlertRule;
 use crate::feed::{self, ConfigError, Control, Emission, FeedConfig, STOPPED};
-use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page};
+use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page, Query};
 use crate::raw::{self, CapError, RawLog, RawStats, Row};
 use crate::record::{Body, Cause, Record, Timestamp};
 
@@ -42,6 +43,20 @@ pub struct RawPage {
     pub offset: usize,
     pub rows: Vec<Row>,
     pub stats: RawStats,
+}
+
+/// A page of the merged timeline ([`Hub::query_merged`]): every feed's retained records in the
+/// order they arrived at the hub, `total` of them matching, `rows` those from `offset`.
+#[derive(Debug, Clone)]
+pub struct MergedPage {
+    pub total: usize,
+    pub offset: usize,
+    /// Each row with its feed and its index in that feed's timeline (what [`Hub::query`]'s rows
+    /// carry: the per-feed calls take it), oldest first.
+    pub rows: Vec<(Arc<str>, u64, Arc<Record>)>,
+    /// Records the feeds' history caps evicted so far, over every feed ([`FeedStats::evicted`]):
+    /// they left the merged timeline too.
+    pub evicted: u64,
 }
 
 /// Why a hub call failed.
@@ -92,6 +107,11 @@ pub struct Hub {
     subscribers: Mutex<Vec<Arc<SubQueue>>>,
     watchers: Mutex<Vec<Weak<WatchState>>>,
     global_alerts: RwLock<Vec<AlertRule>>,
+    /// The arrival clock every feed's history stamps its records with (the merged timeline's order).
+    arrivals: Arc<AtomicU64>,
+    /// The merged timeline's matches for the last query asked with a filter. Locked before a
+    /// feed's history when both are, and never by ingestion.
+    merged: Mutex<Option<MatchCache>>,
 }
 
 impl Hub {
@@ -111,6 +131,8 @@ impl Hub {
             subscribers: Mutex::default(),
             global_alerts: RwLock::default(),
             watchers: Mutex::default(),
+            arrivals: Arc::default(),
+            merged: Mutex::default(),
         })
     }
 
@@ -139,7 +161,7 @@ impl Hub {
             config: Mutex::new(config),
             limits: Mutex::new(limits),
             wanted: AtomicBool::new(false),
-            history: Mutex::new(History::new(limits)),
+            history: Mutex::new(History::with_clock(limits, self.arrivals.clone())),
             pushed: AtomicU64::new(0),
             raw: Mutex::new(RawLog::new(0)),
             seq: Arc::new(AtomicU64::new(0)),
@@ -179,11 +201,16 @@ impl Hub {
         Ok(())
     }
 
-    /// Every feed with its settings and whether it runs, in the order they were added.
-    pub fn list(&self) -> Vec<FeedInfo> {
+    /// The feeds, in the order they were added.
+    fn slots_in_order(&self) -> Vec<Arc<FeedSlot>> {
         let mut slots: Vec<Arc<FeedSlot>> = self.feeds.read().expect("hub lock").values().cloned().collect();
         slots.sort_by_key(|s| s.order);
         slots
+    }
+
+    /// Every feed with its settings and whether it runs, in the order they were added.
+    pub fn list(&self) -> Vec<FeedInfo> {
+        self.slots_in_order()
             .iter()
             .map(|s| FeedInfo {
                 id: s.id.to_string(),
@@ -483,6 +510,17 @@ impl Hub {
         Ok(self.slot(id)?.history.lock().expect("feed lock").query_tail(matcher, limit))
     }
 
+    /// Appends `records` to the feed as if its connection had received them: to its history, its
+    /// subscribers and watchers (records loaded from elsewhere; tests). Each record's `feed`
+    /// becomes `id`.
+    pub fn inject(&self, id: &str, records: Vec<Record>) -> Result<(), HubError> {
+        let slot = self.slot(id)?;
+        let records = records.into_iter().map(|r| Record { feed: slot.id.clone(), ..r }).collect();
+        let mut history = slot.history.lock().expect("feed lock");
+        self.append(&mut history, &slot, records, 0);
+        Ok(())
+    }
+
     /// Runs `f` on the feed's history under its lock: keep it short (ingestion waits).
     pub fn with_history<R>(&self, id: &str, f: impl FnOnce(&History) -> R) -> Result<R, HubError> {
         Ok(f(&self.slot(id)?.history.lock().expect("feed lock")))
@@ -540,6 +578,325 @@ impl Hub {
     pub fn with_raw<R>(&self, id: &str, f: impl FnOnce(&RawLog) -> R) -> Result<R, HubError> {
         Ok(f(&self.slot(id)?.raw.lock().expect("feed lock")))
     }
+}
+
+/// Records looked at per hold of a feed's lock while the merged timeline's matches catch up.
+const SCAN_CHUNK: usize = 4096;
+
+/// The merged timeline: every feed's retained records in the order they arrived at the hub (each
+/// history stamps its records from the hub's one arrival clock, under the feed's lock). A call
+/// reads the clock first, its horizon, and shows the retained records stamped before it: a prefix
+/// of the arrival order, whatever arrives meanwhile. It locks one feed at a time, briefly.
+///
+/// Unfiltered, a page is a merge of the feeds' histories: a tail page costs O(limit · log feeds)
+/// lock-and-look steps, a page at an offset O(feeds · log records) more to find where it starts.
+/// Filtered, the hub keeps the matches of the last filter asked per feed (arrival stamp and timeline
+/// index, 16 bytes a match, never more than the histories retain) and brings them up to date with
+/// the records appended since the last call, so a followed view does not scan the histories again.
+/// Another filter replaces them.
+impl Hub {
+    /// The matching records of every feed in arrival order: `limit` from `offset`, and how many
+    /// match in all (like [`Hub::query`] for one feed).
+    pub fn query_merged(&self, matcher: Option<&Matcher>, offset: usize, limit: usize) -> MergedPage {
+        match matcher {
+            None => head_page(&self.live_lanes(), offset, limit),
+            Some(m) => self.with_matches(m, |lanes| head_page(lanes, offset, limit)),
+        }
+    }
+
+    /// The newest `limit` matching records of every feed, oldest first, and how many match in
+    /// all; the page's offset is `total - rows.len()` (like [`Hub::query_tail`] for one feed).
+    pub fn query_merged_tail(&self, matcher: Option<&Matcher>, limit: usize) -> MergedPage {
+        match matcher {
+            None => tail_page(&self.live_lanes(), limit),
+            Some(m) => self.with_matches(m, |lanes| tail_page(lanes, limit)),
+        }
+    }
+
+    /// Where record `index` of `feed` sits among the merged timeline's matches (the offset of a
+    /// page that starts with it); `None` if it is not retained, or does not match.
+    pub fn merged_position(&self, feed: &str, index: u64, matcher: Option<&Matcher>) -> Option<usize> {
+        let slot = self.slot(feed).ok()?;
+        match matcher {
+            None => {
+                let stamp = slot.history.lock().expect("feed lock").arrival(index)?;
+                // Made after the stamp was read: its horizon is past the record.
+                Some(count_before(&self.live_lanes(), stamp))
+            }
+            Some(m) => self.with_matches(m, |lanes| {
+                let k = lanes.slots.iter().position(|s| Arc::ptr_eq(s, &slot))?;
+                let key = lanes.lanes[k].indexes.binary_search(&index).ok()?;
+                Some(count_before(lanes, lanes.lanes[k].stamps[key]))
+            }),
+        }
+    }
+
+    /// Every feed's retained records in arrival order (a snapshot: the `Arc`s are shared), for
+    /// an export of the merged timeline.
+    pub fn merged_snapshot(&self) -> Vec<Arc<Record>> {
+        let horizon = self.arrivals.load(Ordering::SeqCst);
+        let mut all: Vec<(u64, Arc<Record>)> = Vec::new();
+        for slot in self.slots_in_order() {
+            let history = slot.history.lock().expect("feed lock");
+            let entries = history.entries_from(0).take_while(|&(_, stamp, _)| stamp < horizon);
+            all.extend(entries.map(|(_, stamp, r)| (stamp, r.clone())));
+        }
+        // Each feed's records are a sorted run: the stable sort merges them.
+        all.sort_by_key(|&(stamp, _)| stamp);
+        all.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Every feed's history as it is, as merge lanes.
+    fn live_lanes(&self) -> LiveLanes {
+        let horizon = self.arrivals.load(Ordering::SeqCst);
+        let slots = self.slots_in_order();
+        let evicted = slots.iter().map(|s| s.history.lock().expect("feed lock").evicted()).sum();
+        LiveLanes { slots, horizon, evicted }
+    }
+
+    /// Runs `f` on the matches of `matcher` in every feed, brought up to date first (made anew
+    /// when the filter is not the one cached).
+    fn with_matches<R>(&self, matcher: &Matcher, f: impl FnOnce(&MatchLanes) -> R) -> R {
+        let mut cache = self.merged.lock().expect("hub lock");
+        let horizon = self.arrivals.load(Ordering::SeqCst);
+        let slots = self.slots_in_order();
+        if cache.as_ref().is_none_or(|c| c.query != *matcher.query()) {
+            *cache = Some(MatchCache { query: matcher.query().clone(), lanes: HashMap::new() });
+        }
+        let cache = cache.as_mut().expect("made above");
+        // Removed feeds leave; a feed added again under the same id is a new lane.
+        cache.lanes.retain(|order, _| slots.binary_search_by_key(order, |s| s.order).is_ok());
+        let mut evicted = 0;
+        for slot in &slots {
+            evicted += cache.lanes.entry(slot.order).or_default().catch_up(slot, matcher, horizon);
+        }
+        let lanes = slots.iter().map(|s| &cache.lanes[&s.order]).collect();
+        f(&MatchLanes { slots, lanes, horizon, evicted })
+    }
+}
+
+/// The merged timeline's input: one lane per feed (in the order the feeds were added), each a
+/// sequence of entries in arrival order, addressed by keys that count up by one.
+trait Lanes {
+    fn count(&self) -> usize;
+    /// The arrival stamp the view stops before.
+    fn horizon(&self) -> u64;
+    /// Records evicted by the feeds' caps so far.
+    fn evicted(&self) -> u64;
+    /// How many entries of lane `k` are stamped before `stamp`.
+    fn before(&self, k: usize, stamp: u64) -> usize;
+    /// The key of lane `k`'s first entry stamped at or after `stamp` (one past its last if none).
+    fn seek(&self, k: usize, stamp: u64) -> u64;
+    /// The stamp of lane `k`'s entry `key`, if it is retained and stamped before the horizon.
+    fn stamp(&self, k: usize, key: u64) -> Option<u64>;
+    /// Lane `k`'s entry `key` as a row, if it is still retained.
+    fn row(&self, k: usize, key: u64) -> Option<(Arc<str>, u64, Arc<Record>)>;
+}
+
+/// Unfiltered: a lane is a feed's history, a key a timeline index. Every call locks the feed.
+struct LiveLanes {
+    slots: Vec<Arc<FeedSlot>>,
+    horizon: u64,
+    evicted: u64,
+}
+
+impl Lanes for LiveLanes {
+    fn count(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn horizon(&self) -> u64 {
+        self.horizon
+    }
+
+    fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    fn before(&self, k: usize, stamp: u64) -> usize {
+        self.slots[k].history.lock().expect("feed lock").arrived_before(stamp)
+    }
+
+    fn seek(&self, k: usize, stamp: u64) -> u64 {
+        let history = self.slots[k].history.lock().expect("feed lock");
+        history.first_index() + history.arrived_before(stamp) as u64
+    }
+
+    fn stamp(&self, k: usize, key: u64) -> Option<u64> {
+        self.slots[k].history.lock().expect("feed lock").arrival(key).filter(|&s| s < self.horizon)
+    }
+
+    fn row(&self, k: usize, key: u64) -> Option<(Arc<str>, u64, Arc<Record>)> {
+        let slot = &self.slots[k];
+        let record = slot.history.lock().expect("feed lock").get(key)?.clone();
+        Some((slot.id.clone(), key, record))
+    }
+}
+
+/// Filtered: a lane is a feed's cached matches, a key a position among them (stable while the
+/// cache is locked). Only a row locks its feed.
+struct MatchLanes<'a> {
+    slots: Vec<Arc<FeedSlot>>,
+    lanes: Vec<&'a MatchLane>,
+    horizon: u64,
+    evicted: u64,
+}
+
+impl Lanes for MatchLanes<'_> {
+    fn count(&self) -> usize {
+        self.lanes.len()
+    }
+
+    fn horizon(&self) -> u64 {
+        self.horizon
+    }
+
+    fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    fn before(&self, k: usize, stamp: u64) -> usize {
+        self.lanes[k].stamps.partition_point(|&s| s < stamp)
+    }
+
+    fn seek(&self, k: usize, stamp: u64) -> u64 {
+        self.before(k, stamp) as u64
+    }
+
+    fn stamp(&self, k: usize, key: u64) -> Option<u64> {
+        self.lanes[k].stamps.get(usize::try_from(key).ok()?).copied().filter(|&s| s < self.horizon)
+    }
+
+    fn row(&self, k: usize, key: u64) -> Option<(Arc<str>, u64, Arc<Record>)> {
+        let index = *self.lanes[k].indexes.get(usize::try_from(key).ok()?)?;
+        let slot = &self.slots[k];
+        let record = slot.history.lock().expect("feed lock").get(index)?.clone();
+        Some((slot.id.clone(), index, record))
+    }
+}
+
+/// The matches of one filter in every feed ([`Hub::query_merged`] with a matcher).
+struct MatchCache {
+    query: Query,
+    /// By [`FeedSlot::order`].
+    lanes: HashMap<u64, MatchLane>,
+}
+
+/// One feed's matches: arrival stamps and timeline indices, oldest first.
+#[derive(Default)]
+struct MatchLane {
+    stamps: VecDeque<u64>,
+    indexes: VecDeque<u64>,
+    /// The first timeline index not looked at yet.
+    next: u64,
+}
+
+impl MatchLane {
+    /// Drops the matches the feed evicted (or cleared) since, and looks at the records appended
+    /// since, at least all those stamped before `horizon`, [`SCAN_CHUNK`] per hold of the
+    /// feed's lock. Returns the feed's evicted count.
+    fn catch_up(&mut self, slot: &FeedSlot, matcher: &Matcher, horizon: u64) -> u64 {
+        loop {
+            let history = slot.history.lock().expect("feed lock");
+            let first = history.first_index();
+            let gone = self.indexes.partition_point(|&i| i < first);
+            self.indexes.drain(..gone);
+            self.stamps.drain(..gone);
+            self.next = self.next.max(first);
+            let mut more = false;
+            for (n, (index, stamp, record)) in history.entries_from(self.next).enumerate() {
+                if n == SCAN_CHUNK {
+                    more = stamp < horizon;
+                    break;
+                }
+                if matcher.matches(record) {
+                    self.stamps.push_back(stamp);
+                    self.indexes.push_back(index);
+                }
+                self.next = index + 1;
+            }
+            if !more {
+                return history.evicted();
+            }
+        }
+    }
+}
+
+/// How many entries of all lanes are stamped before `stamp`.
+fn count_before(lanes: &impl Lanes, stamp: u64) -> usize {
+    (0..lanes.count()).map(|k| lanes.before(k, stamp)).sum()
+}
+
+fn page(lanes: &impl Lanes, total: usize, offset: usize, picked: &[(usize, u64)]) -> MergedPage {
+    let rows = picked.iter().filter_map(|&(k, key)| lanes.row(k, key)).collect();
+    MergedPage { total, offset, rows, evicted: lanes.evicted() }
+}
+
+/// `limit` entries from rank `offset`: where the page starts is found by bisecting the stamps
+/// (each step counts the entries before a stamp in every lane), then the lanes are merged forward.
+fn head_page(lanes: &impl Lanes, offset: usize, limit: usize) -> MergedPage {
+    let total = count_before(lanes, lanes.horizon());
+    let mut picked = Vec::new();
+    if offset < total && limit > 0 {
+        let start = if offset == 0 { 0 } else { rank_stamp(lanes, offset) };
+        let mut heap = BinaryHeap::with_capacity(lanes.count());
+        for k in 0..lanes.count() {
+            let key = lanes.seek(k, start);
+            if let Some(stamp) = lanes.stamp(k, key) {
+                heap.push(Reverse((stamp, k, key)));
+            }
+        }
+        picked.reserve(limit.min(total - offset));
+        while picked.len() < limit {
+            let Some(Reverse((_, k, key))) = heap.pop() else { break };
+            picked.push((k, key));
+            if let Some(stamp) = lanes.stamp(k, key + 1) {
+                heap.push(Reverse((stamp, k, key + 1)));
+            }
+        }
+    }
+    page(lanes, total, offset, &picked)
+}
+
+/// The stamp of the entry at rank `rank` (0-based; fewer than the total): the smallest `hi` with
+/// more than `rank` entries stamped before it, less one.
+fn rank_stamp(lanes: &impl Lanes, rank: usize) -> u64 {
+    let (mut lo, mut hi) = (0, lanes.horizon());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if count_before(lanes, mid) > rank {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi - 1
+}
+
+/// The last `limit` entries: the lanes merged backwards from the horizon.
+fn tail_page(lanes: &impl Lanes, limit: usize) -> MergedPage {
+    let total = count_before(lanes, lanes.horizon());
+    let mut picked = Vec::with_capacity(limit.min(total));
+    if limit > 0 {
+        let mut heap = BinaryHeap::with_capacity(lanes.count());
+        for k in 0..lanes.count() {
+            let last = lanes.seek(k, lanes.horizon()).checked_sub(1);
+            if let Some((key, stamp)) = last.and_then(|key| Some((key, lanes.stamp(k, key)?))) {
+                heap.push((stamp, k, key));
+            }
+        }
+        while picked.len() < limit {
+            let Some((_, k, key)) = heap.pop() else { break };
+            picked.push((k, key));
+            if let Some((prev, stamp)) = key.checked_sub(1).and_then(|prev| Some((prev, lanes.stamp(k, prev)?))) {
+                heap.push((stamp, k, prev));
+            }
+        }
+        picked.reverse();
+    }
+    let mut page = page(lanes, total, 0, &picked);
+    page.offset = total.saturating_sub(page.rows.len());
+    page
 }
 
 impl Drop for Hub {

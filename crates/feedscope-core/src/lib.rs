@@ -23,13 +23,16 @@ pub mod record;
 pub mod sse;
 pub mod text;
 
+pub use assemble::{Assembled, Assembler, Preset, PresetError, ToolCall, Update};
+pub use collection::{Collection, FeedForm};
 pub use curl::{parse_curl, CurlError, CurlFeed};
 pub use diagnose::{Code, DiagnoseOptions, Diagnoser, Finding, Severity};
 pub use export::{ExportFormat, Exporter};
 pub use feed::{ConfigError, Ending, FeedConfig, Header, Mode};
 pub use history::{ConnState, FeedStats, History, HistoryLimits, Matcher, Page, Query};
-pub use hub::{FeedInfo, Hub, HubError, Subscription, Watch};
+pub use hub::{FeedInfo, Hub, HubError, MergedPage, Subscription, Watch};
 pub use json_path::{JsonPath, PathError};
+pub use jsonrpc::{RpcColumns, RpcKind, SentRequests};
 pub use query::{Field, FieldValue, Filter, QueryError};
 pub use raw::{RawLog, RawStats};
 pub use record::{Body, Cause, Kind, Record, Timestamp};

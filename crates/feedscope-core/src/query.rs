@@ -695,7 +695,7 @@ mod tests {
         assert_eq!((get("type").text(), get("id").text(), get("seq").text()), ("px".into(), "9".into(), "4".into()));
         assert_eq!(Field::parse(" data.s ").unwrap().as_str(), "data.s");
 
-        let mut values = vec![
+        let mut values = [
             FieldValue::Str("b".into()),
             FieldValue::Num(10.0),
             FieldValue::Missing,

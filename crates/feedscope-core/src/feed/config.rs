@@ -179,6 +179,8 @@ pub enum ConfigError {
     Alert { index: usize, reason: String },
     #[error("column {index}: {reason}")]
     Column { index: usize, reason: String },
+    #[error("{0}")]
+    Mcp(String),
 }
 
 impl ConfigError {
@@ -195,6 +197,7 @@ impl ConfigError {
             ConfigError::HistoryCap { .. } => "history_cap",
             ConfigError::Alert { .. } => "alerts",
             ConfigError::Column { .. } => "columns",
+            ConfigError::Mcp(_) => "mcp",
         }
     }
 }
@@ -247,7 +250,44 @@ impl FeedConfig {
         for (i, column) in self.columns.iter().enumerate() {
             crate::query::Field::parse(column).map_err(|e| ConfigError::Column { index: i + 1, reason: e.message })?;
         }
+        self.validate_mcp()?;
         Ok(parsed)
+    }
+
+    /// An MCP feed POSTs its body (a JSON-RPC message) or, without one, listens with a GET: the
+    /// method must say the same (docs/mcp.md).
+    fn validate_mcp(&self) -> Result<(), ConfigError> {
+        if !self.mcp {
+            return Ok(());
+        }
+        let method = self.method.trim();
+        match &self.body {
+            Some(_) if !method.eq_ignore_ascii_case("POST") => Err(ConfigError::Mcp(format!(
+                "an MCP feed POSTs its body to the server: use the method POST, not {method}, or turn MCP off"
+            ))),
+            None if !method.eq_ignore_ascii_case("GET") => Err(ConfigError::Mcp(format!(
+                "an MCP feed without a body listens for the server's messages with GET: use the method GET, \
+                 not {method}, or give it a body to POST"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the table shows JSON-RPC columns for this feed: `jsonrpc`, or `mcp` (which implies it
+    /// for display without setting it).
+    pub fn shows_jsonrpc(&self) -> bool {
+        self.jsonrpc || self.mcp
+    }
+
+    /// The requests this feed sends, to link responses to them ([`crate::jsonrpc::columns`]): those
+    /// in its body, and for an MCP feed the engine's `initialize` too.
+    pub fn sent_requests(&self) -> crate::jsonrpc::SentRequests {
+        let sent = crate::jsonrpc::SentRequests::from_body(self.body.as_deref());
+        if self.mcp {
+            sent.with(super::mcp::INITIALIZE_ID, "initialize")
+        } else {
+            sent
+        }
     }
 
     /// [`FeedConfig::validate`], and the rules for settings a person chose (the app's feed editor,
@@ -354,6 +394,62 @@ mod tests {
         assert_eq!(Header::parse("a b: x").unwrap_err(), ConfigError::HeaderName("a b".into()));
         assert_eq!(Header::parse(": x").unwrap_err(), ConfigError::HeaderName("".into()));
         assert_eq!(Header::parse("a: x\u{7}y").unwrap_err(), ConfigError::HeaderValue("a".into()));
+    }
+
+    #[test]
+    fn an_mcp_feed_posts_its_body_or_listens_with_get() {
+        let mcp = |method: &str, body: Option<&str>| FeedConfig {
+            mcp: true,
+            method: method.into(),
+            body: body.map(str::to_owned),
+            ..FeedConfig::new("http://example.test/mcp")
+        };
+        let call = Some(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#);
+        assert!(mcp("POST", call).validate().is_ok());
+        assert!(mcp("post", call).validate().is_ok(), "a method's case does not matter here");
+        assert!(mcp("GET", None).validate().is_ok());
+        let e = mcp("GET", call).validate().unwrap_err();
+        assert_eq!(e.field(), "mcp");
+        assert_eq!(
+            e.to_string(),
+            "an MCP feed POSTs its body to the server: use the method POST, not GET, or turn MCP off"
+        );
+        let e = mcp("POST", None).validate().unwrap_err();
+        assert_eq!(e.field(), "mcp");
+        assert_eq!(
+            e.to_string(),
+            "an MCP feed without a body listens for the server's messages with GET: use the method GET, not POST, \
+             or give it a body to POST"
+        );
+        assert_eq!(mcp("PUT", call).validate().unwrap_err().field(), "mcp");
+        // Without `mcp`, any method goes with any body.
+        let plain = FeedConfig { mcp: false, ..mcp("PUT", call) };
+        assert!(plain.validate().is_ok());
+    }
+
+    #[test]
+    fn mcp_implies_json_rpc_columns_and_links_its_initialize() {
+        let mut c = FeedConfig::new("http://example.test/mcp");
+        assert!(!c.shows_jsonrpc());
+        c.jsonrpc = true;
+        assert!(c.shows_jsonrpc());
+        c = FeedConfig {
+            mcp: true,
+            method: "POST".into(),
+            body: Some(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#.into()),
+            ..c
+        };
+        c.jsonrpc = false;
+        assert!(c.shows_jsonrpc(), "mcp shows the columns without setting jsonrpc");
+        assert!(!c.jsonrpc);
+        let sent = c.sent_requests();
+        assert_eq!(sent.method_of("1"), Some("tools/call"));
+        assert_eq!(sent.method_of(super::super::mcp::INITIALIZE_ID), Some("initialize"));
+        assert_eq!(FeedConfig { mcp: false, ..c }.sent_requests().method_of(super::super::mcp::INITIALIZE_ID), None);
+        // mcp changes the connection; jsonrpc only what is shown.
+        let base = FeedConfig::new("http://example.test/mcp");
+        assert!(base.connects_like(&FeedConfig { jsonrpc: true, ..base.clone() }));
+        assert!(!base.connects_like(&FeedConfig { mcp: true, ..base.clone() }));
     }
 
     #[test]

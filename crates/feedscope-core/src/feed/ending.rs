@@ -47,6 +47,135 @@ pub enum Ending {
     Config(ConfigError),
     /// The HTTP client could not be built; `chain` is the error and its causes.
     Client { chain: String },
+    /// The MCP session of an `mcp` feed: its handshake failed, it expired, or the server has no
+    /// stream to offer (see docs/mcp.md).
+    Mcp(McpEnding),
+}
+
+/// The requests of an MCP feed, for its endings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McpStep {
+    /// The engine's `initialize` request.
+    Initialize,
+    /// The engine's `notifications/initialized` notification.
+    Initialized,
+    /// The feed's own request (its body, POSTed).
+    Request,
+    /// The GET that listens for the server's own messages (a feed without a body).
+    Listen,
+}
+
+impl McpStep {
+    /// What the request is, for a reason.
+    pub fn name(self) -> &'static str {
+        match self {
+            McpStep::Initialize => "initialize",
+            McpStep::Initialized => "notifications/initialized",
+            McpStep::Request => "the request",
+            McpStep::Listen => "the GET stream",
+        }
+    }
+}
+
+/// How the MCP session of a feed ended a connection or closed the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum McpEnding {
+    /// A handshake request was answered with a status it does not take (`initialize`: other
+    /// than 200; `notifications/initialized`: other than 2xx); `excerpt` as for [`Ending::Status`].
+    Status { step: McpStep, code: u16, excerpt: Option<String> },
+    /// `initialize` was answered 200 with neither `application/json` nor `text/event-stream`.
+    ContentType { got: Option<String> },
+    /// The response to `initialize` carried no JSON-RPC response to it; `excerpt` is the start
+    /// of what it carried, on one line (`None`: an empty body).
+    NoResult { excerpt: Option<String> },
+    /// `initialize` was answered with a JSON-RPC error.
+    Refused { code: Option<i64>, message: String },
+    /// The `Mcp-Session-Id` the server sent is not visible ASCII, so it cannot be sent back.
+    BadSessionId { got: String },
+    /// A 404 to a request that carried the session id of an earlier connection: the session
+    /// expired. The engine drops it and initializes a new one on the next connection.
+    SessionExpired { step: McpStep },
+    /// A 404 to a request that carried the session id the server had just created, on the same
+    /// connection: initializing again would go round in circles (a server behind a balancer
+    /// that does not keep a client on one instance does this).
+    SessionRefused { step: McpStep },
+    /// The GET for the server's own messages was answered 405: the server offers no such stream.
+    NoGetStream,
+    /// The feed's body is a notification or a response, and the server accepted it (202): there
+    /// is no stream to read.
+    Accepted,
+}
+
+impl McpEnding {
+    fn cause(&self) -> Cause {
+        match self {
+            McpEnding::ContentType { .. } | McpEnding::NoResult { .. } => Cause::ContentType,
+            McpEnding::Accepted => Cause::NoContent,
+            McpEnding::Status { .. }
+            | McpEnding::Refused { .. }
+            | McpEnding::BadSessionId { .. }
+            | McpEnding::SessionExpired { .. }
+            | McpEnding::SessionRefused { .. }
+            | McpEnding::NoGetStream => Cause::HttpStatus,
+        }
+    }
+
+    fn reason(&self) -> String {
+        match self {
+            McpEnding::Status { step, code, excerpt } => {
+                let mut s = format!("MCP {} failed: {}", step.name(), status_line(*code));
+                if let Some(t) = excerpt {
+                    s.push_str(": ");
+                    s.push_str(&text::one_line(t, EXCERPT_CHARS));
+                }
+                s
+            }
+            McpEnding::ContentType { got } => format!(
+                "MCP initialize failed: {}, not application/json or text/event-stream",
+                match got {
+                    Some(ct) => format!("content type {}", text::one_line(ct, EXCERPT_CHARS)),
+                    None => "no content type".into(),
+                }
+            ),
+            McpEnding::NoResult { excerpt: Some(t) } => {
+                format!("MCP initialize failed: no result in the response: {}", text::one_line(t, EXCERPT_CHARS))
+            }
+            McpEnding::NoResult { excerpt: None } => "MCP initialize failed: the response was empty".into(),
+            McpEnding::Refused { code, message } => {
+                let message = text::one_line(message, EXCERPT_CHARS);
+                match code {
+                    Some(code) => format!("MCP initialize refused: error {code}: {message}"),
+                    None => format!("MCP initialize refused: {message}"),
+                }
+            }
+            McpEnding::BadSessionId { got } => {
+                format!("the MCP server sent an invalid Mcp-Session-Id {:?}", text::one_line(got, EXCERPT_CHARS))
+            }
+            McpEnding::SessionExpired { step } => {
+                format!("the MCP session expired (HTTP 404 to {}): a new one is initialized", step.name())
+            }
+            McpEnding::SessionRefused { step } => {
+                format!("the MCP server did not know the session it had just created (HTTP 404 to {})", step.name())
+            }
+            McpEnding::NoGetStream => {
+                "the MCP server offers no stream at GET (HTTP 405 Method Not Allowed): give the feed a body to send"
+                    .into()
+            }
+            McpEnding::Accepted => "the MCP server accepted the message (HTTP 202): no response comes to it".into(),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            McpEnding::Status { excerpt: Some(t), .. } | McpEnding::NoResult { excerpt: Some(t) }
+                if t.chars().count() > EXCERPT_CHARS =>
+            {
+                t.clone()
+            }
+            McpEnding::Refused { message, .. } if message.chars().count() > EXCERPT_CHARS => message.clone(),
+            _ => String::new(),
+        }
+    }
 }
 
 /// Why a connection could not be made.
@@ -89,6 +218,7 @@ impl Ending {
             Ending::UserRestart => Cause::UserRestart,
             Ending::UserStop => Cause::UserStop,
             Ending::Config(_) | Ending::Client { .. } => Cause::Config,
+            Ending::Mcp(m) => m.cause(),
         }
     }
 
@@ -135,6 +265,7 @@ impl Ending {
             Ending::UserStop => STOPPED.into(),
             Ending::Config(e) => e.to_string(),
             Ending::Client { .. } => "cannot build the HTTP client".into(),
+            Ending::Mcp(m) => m.reason(),
         }
     }
 
@@ -148,14 +279,15 @@ impl Ending {
             | Ending::Client { chain } => chain.clone(),
             Ending::EndInsideEvent { partial } => partial.clone(),
             Ending::Status { excerpt: Some(t), .. } if t.chars().count() > EXCERPT_CHARS => t.clone(),
+            Ending::Mcp(m) => m.detail(),
             _ => String::new(),
         }
     }
 
     /// Whether a feed that closes here closed on a failure (`fatal`): every ending but a user's
-    /// stop and a server's 204.
+    /// stop, a server's 204, and an MCP server's 202 to a notification.
     pub fn is_failure(&self) -> bool {
-        !matches!(self, Ending::UserStop | Ending::NoContent)
+        !matches!(self, Ending::UserStop | Ending::NoContent | Ending::Mcp(McpEnding::Accepted))
     }
 
     /// The `disconnected` record of this ending, with the reconnection delay scheduled.
@@ -387,6 +519,112 @@ mod tests {
         let e = Ending::Status { code: 500, excerpt: Some(long.clone()) };
         assert_eq!(e.reason(), format!("HTTP 500 Internal Server Error: {}…", &long[..EXCERPT_CHARS]));
         assert_eq!(e.detail(), long, "the detail keeps what the reason cut");
+    }
+
+    #[test]
+    fn each_mcp_ending_has_its_cause_reason_and_detail() {
+        use McpStep::{Initialize, Initialized, Listen, Request};
+        let mcp = Ending::Mcp;
+        let long = "y".repeat(150);
+        let table: Vec<(McpEnding, Cause, &str, bool)> = vec![
+            (
+                McpEnding::Status {
+                    step: Initialize,
+                    code: 406,
+                    excerpt: Some("Not Acceptable: Client must accept".into()),
+                },
+                Cause::HttpStatus,
+                "MCP initialize failed: HTTP 406 Not Acceptable: Not Acceptable: Client must accept",
+                true,
+            ),
+            (
+                McpEnding::Status { step: Initialized, code: 400, excerpt: None },
+                Cause::HttpStatus,
+                "MCP notifications/initialized failed: HTTP 400 Bad Request",
+                true,
+            ),
+            (
+                McpEnding::ContentType { got: Some("text/html".into()) },
+                Cause::ContentType,
+                "MCP initialize failed: content type text/html, not application/json or text/event-stream",
+                true,
+            ),
+            (
+                McpEnding::ContentType { got: None },
+                Cause::ContentType,
+                "MCP initialize failed: no content type, not application/json or text/event-stream",
+                true,
+            ),
+            (
+                McpEnding::NoResult { excerpt: Some("{\"hello\":1}".into()) },
+                Cause::ContentType,
+                "MCP initialize failed: no result in the response: {\"hello\":1}",
+                true,
+            ),
+            (
+                McpEnding::NoResult { excerpt: None },
+                Cause::ContentType,
+                "MCP initialize failed: the response was empty",
+                true,
+            ),
+            (
+                McpEnding::Refused { code: Some(-32602), message: "Unsupported protocol version".into() },
+                Cause::HttpStatus,
+                "MCP initialize refused: error -32602: Unsupported protocol version",
+                true,
+            ),
+            (
+                McpEnding::Refused { code: None, message: "no".into() },
+                Cause::HttpStatus,
+                "MCP initialize refused: no",
+                true,
+            ),
+            (
+                McpEnding::BadSessionId { got: "a b".into() },
+                Cause::HttpStatus,
+                "the MCP server sent an invalid Mcp-Session-Id \"a b\"",
+                true,
+            ),
+            (
+                McpEnding::SessionExpired { step: Request },
+                Cause::HttpStatus,
+                "the MCP session expired (HTTP 404 to the request): a new one is initialized",
+                true,
+            ),
+            (
+                McpEnding::SessionRefused { step: Listen },
+                Cause::HttpStatus,
+                "the MCP server did not know the session it had just created (HTTP 404 to the GET stream)",
+                true,
+            ),
+            (
+                McpEnding::NoGetStream,
+                Cause::HttpStatus,
+                "the MCP server offers no stream at GET (HTTP 405 Method Not Allowed): give the feed a body to send",
+                true,
+            ),
+            (
+                McpEnding::Accepted,
+                Cause::NoContent,
+                "the MCP server accepted the message (HTTP 202): no response comes to it",
+                false,
+            ),
+        ];
+        for (ending, cause, reason, failure) in table {
+            let e = mcp(ending);
+            assert_eq!(
+                (e.cause(), e.reason(), e.detail(), e.is_failure()),
+                (cause, reason.into(), String::new(), failure)
+            );
+        }
+        let e = mcp(McpEnding::Status { step: Initialize, code: 500, excerpt: Some(long.clone()) });
+        assert_eq!(
+            e.reason(),
+            format!("MCP initialize failed: HTTP 500 Internal Server Error: {}…", &long[..EXCERPT_CHARS])
+        );
+        assert_eq!(e.detail(), long, "the detail keeps what the reason cut");
+        let e = mcp(McpEnding::Refused { code: Some(1), message: long.clone() });
+        assert_eq!(e.detail(), long);
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //! so every combination is tested without a socket (shared/sse-notes.md rules 13–15).
 
 use super::config::Mode;
-use super::ending::Ending;
+use super::ending::{Ending, McpEnding, McpStep};
 
 /// What to do with a response, decided from its status and Content-Type alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// 200 with `text/event-stream`: the feed is OPEN; read the body.
     Accept,
+    /// MCP only: 200 with `application/json`: the body is one JSON-RPC message (or batch), read
+    /// whole. For `notifications/initialized`, any 2xx: there is nothing to read.
+    AcceptJson,
     /// Reconnect after the backoff delay (`persistent` mode only: a browser would stop).
     Retry(Ending),
     /// The feed closes for good; [`Ending::is_failure`] says whether it failed.
@@ -41,6 +44,65 @@ pub fn classify(status: u16, content_type: Option<&str>, mode: Mode) -> Verdict 
             Verdict::Retry(Ending::Status { code, excerpt: None })
         }
         code => Verdict::Close(Ending::Status { code, excerpt: None }),
+    }
+}
+
+/// Whether the MIME essence of a Content-Type is `application/json` (parameters allowed).
+pub fn is_json(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
+}
+
+/// Which session id an MCP request carried, for [`classify_mcp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSent {
+    /// None: the server gave none, or none is known yet (`initialize`).
+    None,
+    /// The id of a session initialized on an earlier connection.
+    Kept,
+    /// The id the server gave on this same connection.
+    Fresh,
+}
+
+/// The verdict on a response to a request of an MCP feed (spec: Streamable HTTP transport).
+/// `initialize` and the feed's own request open with `text/event-stream` or `application/json`;
+/// `notifications/initialized` wants a 2xx (the spec says 202). A 404 to a request that carried
+/// a kept session id means the session expired ([`McpEnding::SessionExpired`]: reconnect and
+/// initialize again), to a fresh one that the server refused the session it had just made; a
+/// 405 to the GET that listens means the server offers no stream, and a 202 to the feed's own
+/// POST that it took a notification. Every other status is judged as [`classify`] judges it.
+pub fn classify_mcp(step: McpStep, status: u16, content_type: Option<&str>, mode: Mode, sent: SessionSent) -> Verdict {
+    match (status, sent) {
+        (404, SessionSent::Kept) => return Verdict::Retry(Ending::Mcp(McpEnding::SessionExpired { step })),
+        (404, SessionSent::Fresh) => return Verdict::Close(Ending::Mcp(McpEnding::SessionRefused { step })),
+        _ => {}
+    }
+    match step {
+        McpStep::Initialize | McpStep::Initialized => {
+            let ok = match step {
+                McpStep::Initialize => status == 200,
+                _ => (200..300).contains(&status),
+            };
+            if ok {
+                return match content_type {
+                    _ if step == McpStep::Initialized => Verdict::AcceptJson,
+                    Some(ct) if is_event_stream(ct) => Verdict::Accept,
+                    Some(ct) if is_json(ct) => Verdict::AcceptJson,
+                    got => Verdict::Close(Ending::Mcp(McpEnding::ContentType { got: got.map(str::to_owned) })),
+                };
+            }
+            let ending = Ending::Mcp(McpEnding::Status { step, code: status, excerpt: None });
+            if mode == Mode::Persistent && is_retryable(status) {
+                Verdict::Retry(ending)
+            } else {
+                Verdict::Close(ending)
+            }
+        }
+        McpStep::Request | McpStep::Listen => match (status, content_type) {
+            (200, Some(ct)) if is_json(ct) => Verdict::AcceptJson,
+            (202, _) if step == McpStep::Request => Verdict::Close(Ending::Mcp(McpEnding::Accepted)),
+            (405, _) if step == McpStep::Listen => Verdict::Close(Ending::Mcp(McpEnding::NoGetStream)),
+            _ => classify(status, content_type, mode),
+        },
     }
 }
 
@@ -123,5 +185,75 @@ mod tests {
         let retryable: Vec<u16> = (100..=599).filter(|s| is_retryable(*s)).collect();
         let want: Vec<u16> = [408, 429].into_iter().chain(500..=599).collect();
         assert_eq!(retryable, want);
+    }
+
+    #[test]
+    fn mcp_responses_are_classified_by_step_status_type_and_session() {
+        use McpStep::{Initialize, Initialized, Listen, Request};
+        use SessionSent::{Fresh, Kept, None as No};
+        const JSON: Option<&str> = Some("application/json");
+        let mcp = |e: McpEnding| Ending::Mcp(e);
+        let st = |step, code| mcp(McpEnding::Status { step, code, excerpt: None });
+        type Case<'a> = (McpStep, u16, Option<&'a str>, Mode, SessionSent, Verdict);
+        let table: Vec<Case> = vec![
+            // initialize: 200 with SSE or JSON (parameters and case aside), nothing else.
+            (Initialize, 200, SSE, Browser, No, Verdict::Accept),
+            (Initialize, 200, JSON, Persistent, No, Verdict::AcceptJson),
+            (Initialize, 200, Some("Application/JSON; charset=utf-8"), Browser, No, Verdict::AcceptJson),
+            (
+                Initialize,
+                200,
+                Some("text/html"),
+                Persistent,
+                No,
+                Verdict::Close(mcp(McpEnding::ContentType { got: Some("text/html".into()) })),
+            ),
+            (Initialize, 200, None, Persistent, No, Verdict::Close(mcp(McpEnding::ContentType { got: None }))),
+            (Initialize, 202, JSON, Persistent, No, Verdict::Close(st(Initialize, 202))),
+            (Initialize, 406, JSON, Persistent, No, Verdict::Close(st(Initialize, 406))),
+            (Initialize, 404, None, Persistent, No, Verdict::Close(st(Initialize, 404))),
+            (Initialize, 503, None, Persistent, No, Verdict::Retry(st(Initialize, 503))),
+            (Initialize, 503, None, Browser, No, Verdict::Close(st(Initialize, 503))),
+            // notifications/initialized: any 2xx, whatever the type.
+            (Initialized, 202, None, Browser, Fresh, Verdict::AcceptJson),
+            (Initialized, 200, JSON, Persistent, No, Verdict::AcceptJson),
+            (Initialized, 400, JSON, Persistent, Fresh, Verdict::Close(st(Initialized, 400))),
+            (Initialized, 429, None, Persistent, Fresh, Verdict::Retry(st(Initialized, 429))),
+            (
+                Initialized,
+                404,
+                JSON,
+                Persistent,
+                Fresh,
+                Verdict::Close(mcp(McpEnding::SessionRefused { step: Initialized })),
+            ),
+            (Initialized, 404, JSON, Persistent, No, Verdict::Close(st(Initialized, 404))),
+            // The feed's request: SSE or JSON; 202 for a notification; 404 with a session id.
+            (Request, 200, SSE, Browser, Kept, Verdict::Accept),
+            (Request, 200, JSON, Browser, Kept, Verdict::AcceptJson),
+            (Request, 202, None, Persistent, Fresh, Verdict::Close(mcp(McpEnding::Accepted))),
+            (Request, 404, JSON, Browser, Kept, Verdict::Retry(mcp(McpEnding::SessionExpired { step: Request }))),
+            (Request, 404, JSON, Persistent, Fresh, Verdict::Close(mcp(McpEnding::SessionRefused { step: Request }))),
+            (Request, 404, JSON, Persistent, No, Verdict::Close(status(404))),
+            (Request, 405, JSON, Persistent, Kept, Verdict::Close(status(405))),
+            (Request, 503, None, Persistent, Kept, Verdict::Retry(status(503))),
+            (
+                Request,
+                200,
+                Some("text/html"),
+                Persistent,
+                Kept,
+                Verdict::Close(Ending::ContentType { got: Some("text/html".into()) }),
+            ),
+            // The GET that listens: SSE; 405 says there is no such stream.
+            (Listen, 200, SSE, Persistent, Kept, Verdict::Accept),
+            (Listen, 405, JSON, Persistent, Kept, Verdict::Close(mcp(McpEnding::NoGetStream))),
+            (Listen, 405, None, Browser, No, Verdict::Close(mcp(McpEnding::NoGetStream))),
+            (Listen, 404, None, Persistent, Kept, Verdict::Retry(mcp(McpEnding::SessionExpired { step: Listen }))),
+            (Listen, 202, None, Persistent, Kept, Verdict::Close(status(202))),
+        ];
+        for (step, code, ct, mode, sent, want) in table {
+            assert_eq!(classify_mcp(step, code, ct, mode, sent), want, "{step:?} {code} {ct:?} {mode:?} {sent:?}");
+        }
     }
 }

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use feedscope_core::{ExportFormat, FeedInfo, Query};
 use feedscope_desktop::api::{self, ExportDone, InitInfo, RowPage};
+use feedscope_desktop::assembled::AssembledView;
 use feedscope_desktop::bridge::LiveUpdate;
 use feedscope_desktop::collection::{self, CollectionExportDone, CollectionImportDone};
 use feedscope_desktop::raw::{RawExportDone, RawPage, RawRange};
-use feedscope_desktop::assembled::AssembledView;
 use feedscope_desktop::rows::RecordDetail;
 use feedscope_desktop::sorted::Sort;
 use feedscope_desktop::state::{AppError, AppState, FeedForm};

@@ -21,13 +21,14 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use feedscope_core::diagnose::{DiagnoseOptions, Diagnoser, Finding, Seen, Severity};
 use feedscope_core::{
-    Body, ConfigError, ExportFormat, Exporter, FeedConfig, Filter, Header, HistoryLimits, Hub, Mode, Record, Timestamp,
+    Body, ConfigError, ExportFormat, Exporter, FeedConfig, FeedForm, Filter, Header, HistoryLimits, Hub, Mode, Preset,
+    Record, Timestamp,
 };
 
 #[derive(Parser)]
 #[command(name = "feedscope", version, about = "Watch, record and replay Server-Sent Events feeds")]
 #[command(
-    after_help = "Examples:\n  feedscope demo\n  feedscope tail http://127.0.0.1:8080/events\n  feedscope check http://127.0.0.1:8080/events --duration 30\n  feedscope tail https://api.example.com/chat -X POST -H 'Authorization: Bearer …' -d '{\"stream\":true}' --format ndjson -o chat.ndjson\n  feedscope replay chat.ndjson --speed 2"
+    after_help = "Examples:\n  feedscope demo\n  feedscope tail http://127.0.0.1:8080/events\n  feedscope tail http://127.0.0.1:8080/llm --assemble openai-chat\n  feedscope tail --collection feeds.json --feed prices\n  feedscope check http://127.0.0.1:8080/events --duration 30\n  feedscope tail https://api.example.com/chat -X POST -H 'Authorization: Bearer …' -d '{\"stream\":true}' --format ndjson -o chat.ndjson\n  feedscope replay chat.ndjson --speed 2"
 )]
 struct CliArgs {
     #[command(subcommand)]
@@ -82,10 +83,11 @@ enum OutputFormat {
 #[derive(clap::Args)]
 struct RequestArgs {
     /// The feed's http or https URL
-    url: String,
-    /// HTTP method
-    #[arg(short = 'X', long = "request", default_value = "GET", value_name = "METHOD")]
-    method: String,
+    #[arg(required = true)]
+    url: Option<String>,
+    /// HTTP method [default: POST with -d or --data-file, as curl does; GET otherwise]
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    method: Option<String>,
     /// Request header, repeatable
     #[arg(short = 'H', long = "header", value_name = "'Name: value'")]
     headers: Vec<String>,
@@ -98,6 +100,9 @@ struct RequestArgs {
 }
 
 #[derive(clap::Args)]
+// With --collection the file says what to request: the URL is not given then.
+#[command(mut_arg("url", |url| url.required(false).required_unless_present("collection")))]
+#[command(after_help = TAIL_AFTER_HELP)]
 struct TailArgs {
     #[command(flatten)]
     request: RequestArgs,
@@ -122,6 +127,11 @@ struct TailArgs {
     /// Accept invalid TLS certificates
     #[arg(short = 'k', long)]
     insecure: bool,
+    /// An MCP server (Streamable HTTP): send `initialize` first, keep the Mcp-Session-Id it returns
+    /// and send it with the request (-d, POSTed) or, without -d, listen with GET (docs/mcp.md).
+    /// The initialize result is printed as the feed's first event(s)
+    #[arg(long)]
+    mcp: bool,
     /// Stop after this many events
     #[arg(short = 'n', long, value_name = "N")]
     max_events: Option<u64>,
@@ -134,14 +144,43 @@ struct TailArgs {
     /// Also write the NDJSON log to this file
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// The feed's name in records
-    #[arg(long, default_value = "feed")]
-    name: String,
+    /// The feed's name in records [default: the collection feed's name, else "feed"]
+    #[arg(long)]
+    name: Option<String>,
     /// Write only the records matching this query, e.g. 'type == "price" && data.price > 100'
     /// (docs/query.md); with -n, count only matching events
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
+    /// Print the text an LLM token stream spells instead of the records, as it grows: openai-chat,
+    /// openai-responses, anthropic, or json:PATH for the string at PATH in each event's JSON (e.g.
+    /// json:choices[0].text). Tool calls are printed as JSON once complete; at the stream's end
+    /// marker the feed stops and tail exits 0 (docs/assemble.md). -o still gets the records
+    #[arg(long, value_name = "PRESET", conflicts_with = "format")]
+    assemble: Option<String>,
+    /// Run a feed saved in a collection file (the app's Export…) instead of a URL. Its settings are
+    /// used as they are: the URL and the request and reconnection flags (-X, -H, -d, --data-file,
+    /// --last-event-id, --mode, --retry-ms, --max-backoff-ms, --read-timeout, --connect-timeout,
+    /// -k) are refused beside it; the output flags apply
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = [
+            "url", "method", "headers", "data", "data_file", "last_event_id", "mode", "retry_ms",
+            "max_backoff_ms", "read_timeout", "connect_timeout", "insecure", "mcp",
+        ]
+    )]
+    collection: Option<PathBuf>,
+    /// The collection's feed to run, by its exact name (may be left out when the file has one feed)
+    // Checked in `tail`: clap's `requires` is skipped when the required arg conflicts with a
+    // present one (clap-rs/clap#4520), here the URL.
+    #[arg(long, value_name = "NAME")]
+    feed: Option<String>,
 }
+
+const TAIL_AFTER_HELP: &str = "\
+Exit status: 0 when the feed ended normally (-n, --duration, Ctrl-C, a 204, the --assemble end
+marker), 1 when it failed for good, 2 for a usage error (a bad flag, URL, query, preset or
+collection).";
 
 /// What `feedscope check` prints.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -182,11 +221,12 @@ fn main() -> ExitCode {
                 let opts = feedscope_server::demo::DemoOptions { rate, ..Default::default() };
                 serve_until_ctrl_c(SocketAddr::new(host, port), feedscope_server::demo::router(opts), |s| {
                     format!(
-                        "Feedscope demo feed\n  {}  steady stream: tick, price, chat, message\n  {}  drops the connection every few events\n  {}  high rate (?rate=N)\n  {}  N events as fast as possible, then the end (?n=N)\nPress Ctrl-C to stop.",
+                        "Feedscope demo feed\n  {}  steady stream: tick, price, chat, message\n  {}  drops the connection every few events\n  {}  high rate (?rate=N)\n  {}  N events as fast as possible, then the end (?n=N)\n  {}  an LLM answer token by token (?preset=openai-chat|openai-responses|anthropic; tail it with --assemble)\nPress Ctrl-C to stop.",
                         s.url("/events"),
                         s.url("/flaky"),
                         s.url("/firehose"),
-                        s.url("/burst")
+                        s.url("/burst"),
+                        s.url("/llm")
                     )
                 })
                 .await
@@ -242,7 +282,13 @@ fn request_config(args: &RequestArgs) -> Result<FeedConfig, String> {
         ),
         (None, None) => None,
     };
-    Ok(FeedConfig { method: args.method.to_ascii_uppercase(), headers, body, ..FeedConfig::new(args.url.clone()) })
+    let url = args.url.clone().unwrap_or_default();
+    let method = match &args.method {
+        Some(m) => m.to_ascii_uppercase(),
+        None if body.is_some() => "POST".to_owned(),
+        None => "GET".to_owned(),
+    };
+    Ok(FeedConfig { method, headers, body, ..FeedConfig::new(url) })
 }
 
 /// `tail`'s feed config: the request and how to reconnect.
@@ -258,10 +304,45 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
         read_timeout_ms,
         connect_timeout_ms,
         insecure: args.insecure,
+        mcp: args.mcp,
         ..request
     };
     config.validate_user_settings().map_err(usage)?;
     Ok(config)
+}
+
+/// The feed `--collection FILE [--feed NAME]` names: its config (checked as the app checks a
+/// feed's settings) and its name, or a usage error that says what the file holds.
+fn collection_feed(path: &std::path::Path, feed: Option<&str>) -> Result<(FeedConfig, String), String> {
+    let at = format!("--collection {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {at}: {e}"))?;
+    let collection = feedscope_core::collection::parse(&text).map_err(|e| format!("{at}: {e}"))?;
+    let names = || collection.feeds.iter().map(|f| format!("{:?}", f.name)).collect::<Vec<_>>().join(", ");
+    let chosen: Vec<&FeedForm> = match feed {
+        Some(name) => collection.feeds.iter().filter(|f| f.name == name).collect(),
+        None => collection.feeds.iter().collect(),
+    };
+    let form = match (chosen.as_slice(), feed) {
+        ([form], _) => *form,
+        ([], _) if collection.feeds.is_empty() => return Err(format!("{at}: the collection has no feeds")),
+        ([], Some(name)) => return Err(format!("{at}: no feed is named {name:?}; its feeds are {}", names())),
+        (_, Some(name)) => {
+            return Err(format!(
+                "{at}: {} feeds are named {name:?}, so --feed cannot tell them apart; its feeds are {}",
+                chosen.len(),
+                names()
+            ))
+        }
+        (_, None) => {
+            return Err(format!(
+                "{at}: the collection has {} feeds; pick one with --feed NAME: {}",
+                chosen.len(),
+                names()
+            ))
+        }
+    };
+    form.config.validate_user_settings().map_err(|e| format!("{at}: feed {:?}: {e}", form.name))?;
+    Ok((form.config.clone(), form.name.clone()))
 }
 
 /// A flag's seconds as milliseconds: a finite number, 0 or more.
@@ -286,13 +367,29 @@ fn usage(e: ConfigError) -> String {
 }
 
 async fn tail(args: TailArgs) -> ExitCode {
-    let config = match tail_config(&args) {
-        Ok(c) => c,
-        Err(e) => return fail(2, &e),
+    let (config, feed_name) = match &args.collection {
+        Some(path) => match collection_feed(path, args.feed.as_deref()) {
+            Ok(found) => found,
+            Err(e) => return fail(2, &e),
+        },
+        None if args.feed.is_some() => return fail(2, "--feed picks a feed of --collection FILE: give the file too"),
+        None => match tail_config(&args) {
+            Ok(c) => (c, "feed".to_owned()),
+            Err(e) => return fail(2, &e),
+        },
     };
+    let name = args.name.clone().unwrap_or(feed_name);
+    let url = config.url.trim().to_owned();
     let filter = match args.filter.as_deref().map(Filter::parse).transpose() {
         Ok(f) => f,
         Err(e) => return fail(2, &format!("--filter: {e}\n{}", e.caret(args.filter.as_deref().unwrap_or("")))),
+    };
+    let preset = match args.assemble.as_deref().map(str::parse::<Preset>).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            let caret = e.caret(args.assemble.as_deref().unwrap_or(""));
+            return fail(2, &format!("--assemble: {e}{}{caret}", if caret.is_empty() { "" } else { "\n" }));
+        }
     };
     if let Some(d) = args.duration {
         if !d.is_finite() || d < 0.0 {
@@ -312,11 +409,11 @@ async fn tail(args: TailArgs) -> ExitCode {
     let mut printer = pretty::Printer::new(tty && std::env::var_os("NO_COLOR").is_none());
 
     let hub = Hub::new();
-    if let Err(e) = hub.add(&args.name, config, HistoryLimits::STREAMING) {
+    if let Err(e) = hub.add(&name, config, HistoryLimits::STREAMING) {
         return fail(2, &e.to_string());
     }
     // Lossless: when the output is slower than the feed, the feed's reader waits (backpressure).
-    let sub = hub.subscribe(Some(&args.name), SUBSCRIPTION_CAPACITY);
+    let sub = hub.subscribe(Some(&name), SUBSCRIPTION_CAPACITY);
     if let Some(n) = args.max_events {
         if n == 0 {
             return ExitCode::SUCCESS;
@@ -324,12 +421,12 @@ async fn tail(args: TailArgs) -> ExitCode {
         // The engine stops right after the Nth event: no record past it, no further request.
         // With a filter, the Nth matching event is counted below instead.
         if filter.is_none() {
-            if let Err(e) = hub.stop_after(&args.name, n) {
+            if let Err(e) = hub.stop_after(&name, n) {
                 return fail(1, &e.to_string());
             }
         }
     }
-    if let Err(e) = hub.start(&args.name) {
+    if let Err(e) = hub.start(&name) {
         return fail(1, &e.to_string());
     }
     let deadline = sleep_until(args.duration.map(|d| tokio::time::Instant::now() + Duration::from_secs_f64(d)));
@@ -337,13 +434,17 @@ async fn tail(args: TailArgs) -> ExitCode {
     tokio::pin!(deadline, ctrl_c);
     let mut events = 0u64;
     let mut stopping = false;
-    let Ok(mut out) = Output::new(format, stdout.lock()) else {
+    let out = match preset {
+        Some(preset) => Ok(Output::Answer(BufWriter::new(stdout.lock()), Box::new(pretty::AnswerPrinter::new(preset)))),
+        None => Output::new(format, stdout.lock()),
+    };
+    let Ok(mut out) = out else {
         return fail(1, "cannot write to standard output");
     };
     let stop = |hub: &Arc<Hub>, stopping: &mut bool| {
         if !*stopping {
             *stopping = true;
-            let _ = hub.stop(&args.name);
+            let _ = hub.stop(&name);
         }
     };
     let mut exit = ExitCode::SUCCESS;
@@ -362,16 +463,29 @@ async fn tail(args: TailArgs) -> ExitCode {
                 }
                 events += u64::from(shown);
             }
-            if shown && write_record(&mut out, &mut log, &mut printer, &record).is_err() {
+            if write_record(&mut out, &mut log, &mut printer, &record, shown).is_err() {
                 // stdout closed (e.g. piped into `head`): end quietly.
                 stop(&hub, &mut stopping);
                 return ExitCode::SUCCESS;
             }
+            if let Output::Answer(_, answer) = &out {
+                if answer.is_done() {
+                    // The end marker: the answer is whole, the feed has nothing more to say.
+                    stop(&hub, &mut stopping);
+                } else if let Body::Disconnected { reason, reconnect_in_ms, .. } = &record.body {
+                    // Only stdout's answer is shown: say on stderr why it stalls.
+                    eprintln!(
+                        "feedscope: {} before the answer's end; reconnecting in {}",
+                        feedscope_core::text::one_line(reason, 200),
+                        feedscope_core::text::human_ms(*reconnect_in_ms)
+                    );
+                }
+            }
             if let Body::Closed { reason, fatal, detail, .. } = &record.body {
                 if *fatal {
-                    let _ = out.flush();
+                    let _ = out.finish();
                     // The reason is short; the URL and the detail say where and what exactly.
-                    eprintln!("feedscope: {}: {reason}", args.request.url.trim());
+                    eprintln!("feedscope: {url}: {reason}");
                     if !detail.is_empty() {
                         eprintln!("  {}", feedscope_core::text::visible(detail));
                     }
@@ -390,7 +504,7 @@ async fn tail(args: TailArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let _ = out.flush();
+    let _ = out.finish();
     if let Some(log) = log {
         if let Err(e) = log.finish() {
             return fail(1, &format!("cannot write the log: {e}"));
@@ -444,7 +558,7 @@ async fn check(args: CheckArgs) -> ExitCode {
         }
     }
     let findings = diagnoser.findings(Timestamp::now());
-    let url = args.request.url.trim();
+    let url = args.request.url.as_deref().unwrap_or("").trim();
     let mut out = io::stdout().lock();
     let written = match args.format {
         CheckFormat::Json => {
@@ -521,11 +635,12 @@ const OUTPUT_BUFFER: usize = 1 << 16;
 
 type Log = Exporter<File>;
 
-/// Standard output: the NDJSON log (core's exporter, the one writer of the format) or the
-/// pretty lines.
+/// Standard output: the NDJSON log (core's exporter, the one writer of the format), the
+/// pretty lines, or the answer `--assemble` puts together.
 enum Output<W: Write> {
     Ndjson(Exporter<W>),
     Pretty(BufWriter<W>),
+    Answer(BufWriter<W>, Box<pretty::AnswerPrinter>),
 }
 
 impl<W: Write> Output<W> {
@@ -539,8 +654,16 @@ impl<W: Write> Output<W> {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Ndjson(x) => x.flush(),
-            Output::Pretty(w) => w.flush(),
+            Output::Pretty(w) | Output::Answer(w, _) => w.flush(),
         }
+    }
+
+    /// The last write: an answer ends its last line.
+    fn finish(&mut self) -> io::Result<()> {
+        if let Output::Answer(w, answer) = self {
+            answer.finish(w)?;
+        }
+        self.flush()
     }
 }
 
@@ -558,17 +681,23 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Writes a record where it goes: when `shown` (it matches the filter), to the log and stdout's
+/// records. The answer assembles the shown events, and sees every connection record (they start
+/// its clock, and the body's end ends a `json:PATH` answer).
 fn write_record(
     out: &mut Output<impl Write>,
     log: &mut Option<Log>,
     printer: &mut pretty::Printer,
     record: &Record,
+    shown: bool,
 ) -> io::Result<()> {
-    if let Some(f) = log {
+    if let (true, Some(f)) = (shown, log.as_mut()) {
         f.write(record)?;
     }
     match out {
-        Output::Ndjson(x) => x.write(record),
-        Output::Pretty(w) => printer.print(w, record),
+        Output::Ndjson(x) if shown => x.write(record),
+        Output::Pretty(w) if shown => printer.print(w, record),
+        Output::Answer(w, answer) if shown || !matches!(record.body, Body::Event { .. }) => answer.print(w, record),
+        _ => Ok(()),
     }
 }

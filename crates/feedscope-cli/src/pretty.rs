@@ -1,9 +1,11 @@
-//! The `pretty` output of `feedscope tail`: one glanceable line per record, coloured on a TTY.
-//! Server bytes never reach the terminal raw: control characters are escaped as core's
-//! [`feedscope_core::text`] does for every face.
+//! The `pretty` output of `feedscope tail`: one glanceable line per record, coloured on a TTY;
+//! and the answer `tail --assemble` prints ([`AnswerPrinter`]). Server bytes never reach the
+//! terminal raw: control characters are escaped as core's [`feedscope_core::text`] does for every
+//! face.
 
 use std::io::{self, Write};
 
+use feedscope_core::assemble::{Assembler, Preset, ToolCall};
 use feedscope_core::text::{clock, human_ms, one_line, visible};
 use feedscope_core::{Body, Record};
 
@@ -90,6 +92,130 @@ impl Printer {
     }
 }
 
+/// `tail --assemble`: the answer's text as it grows, then each tool call once complete, as
+/// `[tool call NAME id=ID]` and its arguments as indented JSON (or, when they are not JSON, the
+/// reason and their text).
+pub struct AnswerPrinter {
+    assembler: Assembler,
+    /// Nothing written yet, or the last byte written was a line break.
+    at_line_start: bool,
+}
+
+impl AnswerPrinter {
+    pub fn new(preset: Preset) -> Self {
+        AnswerPrinter { assembler: Assembler::new(preset), at_line_start: true }
+    }
+
+    /// Whether the answer has ended (its end marker, or for `json:PATH` the body's end).
+    pub fn is_done(&self) -> bool {
+        self.assembler.is_done()
+    }
+
+    /// Assembles `r` and prints what it added; flushes when it printed anything, so the text
+    /// shows as it comes.
+    pub fn print(&mut self, out: &mut impl Write, r: &Record) -> io::Result<()> {
+        let update = self.assembler.push(r);
+        let fragment = self.assembler.fragment(&update);
+        let mut wrote = false;
+        if !fragment.is_empty() {
+            out.write_all(visible(fragment).as_bytes())?;
+            self.at_line_start = fragment.ends_with('\n');
+            wrote = true;
+        }
+        for &i in &update.tools_completed {
+            self.end_line(out)?;
+            write_tool_call(out, &self.assembler.tool_calls()[i])?;
+            wrote = true;
+        }
+        if wrote {
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the last line, if the answer left one open.
+    pub fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
+        self.end_line(out)
+    }
+
+    fn end_line(&mut self, out: &mut impl Write) -> io::Result<()> {
+        if !self.at_line_start {
+            out.write_all(b"\n")?;
+            self.at_line_start = true;
+        }
+        Ok(())
+    }
+}
+
+/// A complete tool call: its label line, then its arguments.
+fn write_tool_call(out: &mut impl Write, call: &ToolCall) -> io::Result<()> {
+    let name = if call.name.is_empty() { "(no name)".to_owned() } else { line(&call.name) };
+    let id = if call.id.is_empty() { String::new() } else { format!(" id={}", line(&call.id)) };
+    match &call.arguments_error {
+        None => {
+            writeln!(out, "[tool call {name}{id}]")?;
+            // Reformatted from the text, not the parsed value, to keep the model's key order.
+            let text = if call.arguments.trim().is_empty() { "{}" } else { &call.arguments };
+            writeln!(out, "{}", visible(&pretty_json(text)))
+        }
+        Some(error) => {
+            writeln!(out, "[tool call {name}{id}: the arguments are not JSON: {}]", line(error))?;
+            writeln!(out, "{}", visible(&call.arguments))
+        }
+    }
+}
+
+/// Valid JSON `text` indented as `serde_json::to_string_pretty` does (two spaces, `"key": value`,
+/// `{}` and `[]` when empty), keeping its keys in their order.
+pub fn pretty_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut chars = text.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push('"');
+                while let Some(c) = chars.next() {
+                    out.push(c);
+                    match c {
+                        '\\' => out.extend(chars.next()),
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '{' | '[' => {
+                let close = if c == '{' { '}' } else { ']' };
+                while chars.next_if(|c| c.is_whitespace()).is_some() {}
+                out.push(c);
+                if chars.next_if_eq(&close).is_some() {
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(',');
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A field that must stay on its line (a type, an id, a reason): line breaks and tabs are shown
 /// as symbols too. Data lines keep their tabs ([`visible`]).
 fn line(s: &str) -> String {
@@ -143,6 +269,84 @@ mod tests {
             detail: String::new(),
         });
         assert_eq!(text, "01:02:03.004  ● closed HTTP 404 Not Found\n");
+    }
+
+    fn answer(preset: &str, datas: &[(&str, &str)]) -> String {
+        let mut p = AnswerPrinter::new(preset.parse().unwrap());
+        let mut out = Vec::new();
+        for (n, (event_type, data)) in datas.iter().enumerate() {
+            let body = Body::Event {
+                seq: n as u64 + 1,
+                event_type: Arc::from(*event_type),
+                id: Arc::from(""),
+                data: data.to_string(),
+            };
+            p.print(&mut out, &Record::new(Arc::from("f"), Timestamp(n as i64), body)).unwrap();
+        }
+        p.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn pretty_json_indents_like_serde_and_keeps_the_key_order() {
+        for text in [
+            r#"{"a":1,"b":[1,2,{"c":null}],"d":{},"e":[],"f":"x,y:{z}\"q"}"#,
+            r#"[ ]"#,
+            r#"  {"location" : "Paris, France",  "unit":"celsius" } "#,
+            "5",
+        ] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(pretty_json(text), serde_json::to_string_pretty(&v).unwrap(), "{text}");
+        }
+        assert_eq!(pretty_json(r#"{"z":1,"a":2}"#), "{\n  \"z\": 1,\n  \"a\": 2\n}");
+    }
+
+    #[test]
+    fn the_answer_grows_then_tool_calls_follow_on_their_own_lines() {
+        let text = answer(
+            "anthropic",
+            &[
+                (
+                    "content_block_delta",
+                    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Checking"}}"#,
+                ),
+                (
+                    "content_block_delta",
+                    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" now\u001b[2J"}}"#,
+                ),
+                (
+                    "content_block_start",
+                    r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#,
+                ),
+                (
+                    "content_block_delta",
+                    r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Paris\",\"days\":2}"}}"#,
+                ),
+                ("content_block_stop", r#"{"type":"content_block_stop","index":1}"#),
+                (
+                    "content_block_start",
+                    r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_2","name":"broken","input":{}}}"#,
+                ),
+                (
+                    "content_block_delta",
+                    r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}"#,
+                ),
+                ("message_stop", r#"{"type":"message_stop"}"#),
+            ],
+        );
+        assert_eq!(
+            text,
+            "Checking now\\x1b[2J\n[tool call get_weather id=toolu_1]\n{\n  \"city\": \"Paris\",\n  \"days\": 2\n}\n\
+             [tool call broken id=toolu_2: the arguments are not JSON: EOF while parsing a value at line 1 column 5]\n{\"a\":\n"
+        );
+    }
+
+    #[test]
+    fn a_finished_answer_ends_its_line_once() {
+        let chunk = |s: &str| format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"{s}"}}}}]}}"#);
+        assert_eq!(answer("openai-chat", &[("message", &chunk("Hi")), ("message", "[DONE]")]), "Hi\n");
+        assert_eq!(answer("openai-chat", &[("message", &chunk("Hi\\n")), ("message", "[DONE]")]), "Hi\n");
+        assert_eq!(answer("openai-chat", &[("message", "[DONE]")]), "", "no answer, no empty line");
     }
 
     #[test]

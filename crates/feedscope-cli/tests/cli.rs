@@ -132,6 +132,17 @@ async fn method_headers_body_and_last_event_id_are_sent() {
 }
 
 #[tokio::test]
+async fn a_body_without_a_method_is_posted_as_curl_does() {
+    let fx = Fixture::start(|_, _| Reply::status(204)).await;
+    let out = run(args(&["tail", &fx.url("/chat"), "-d", "{}", "--format", "ndjson"])).await;
+    assert!(out.status.success());
+    let out = run(args(&["tail", &fx.url("/plain"), "--format", "ndjson"])).await;
+    assert!(out.status.success());
+    let methods: Vec<String> = fx.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET"]);
+}
+
+#[tokio::test]
 async fn pretty_output_is_readable_and_escapes_control_characters() {
     let fx = Fixture::start(|_, _| {
         Reply::sse_steps(vec![Step::Send(b"event: chat\nid: 7\ndata: hi\x1b[2J\ndata: there\n\n".to_vec()), Step::Hang])

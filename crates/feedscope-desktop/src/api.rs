@@ -76,17 +76,19 @@ fn compile(filter: &Query) -> Result<Option<feedscope_core::Matcher>, AppError> 
 pub const ALL_FEEDS: &str = "*";
 
 /// The merged timeline's page: every feed's records in arrival order, each row naming its feed.
-fn merged_page(state: &AppState, matcher: Option<&feedscope_core::Matcher>, offset: Option<usize>, limit: usize) -> RowPage {
+fn merged_page(
+    state: &AppState,
+    matcher: Option<&feedscope_core::Matcher>,
+    offset: Option<usize>,
+    limit: usize,
+) -> RowPage {
     let page = match offset {
         Some(offset) => state.hub.query_merged(matcher, offset, limit),
         None => state.hub.query_merged_tail(matcher, limit),
     };
     let none = Columns::default();
-    let rows = page
-        .rows
-        .iter()
-        .map(|(feed, i, r)| Row { feed: Some(feed.to_string()), ..Row::new(*i, r, &none) })
-        .collect();
+    let rows =
+        page.rows.iter().map(|(feed, i, r)| Row { feed: Some(feed.to_string()), ..Row::new(*i, r, &none) }).collect();
     RowPage { total: page.total, offset: page.offset, rows }
 }
 

@@ -25,9 +25,9 @@ pub struct AssembledView {
 /// `anthropic` or `json:PATH`). Each connection is a new answer (an LLM request streams one
 /// answer per response); the view shows the newest one that has started.
 pub fn assembled(state: &AppState, feed: &str, preset: &str) -> Result<AssembledView, AppError> {
-    let preset: Preset = preset.parse().map_err(|e: feedscope_core::assemble::PresetError| {
-        AppError::field("assemble", e.to_string())
-    })?;
+    let preset: Preset = preset
+        .parse()
+        .map_err(|e: feedscope_core::assemble::PresetError| AppError::field("assemble", e.to_string()))?;
     let (latest, answers) = state.hub.with_history(feed, |h| {
         let mut current = Assembler::new(preset.clone());
         let mut latest: Option<Assembler> = None;
@@ -77,7 +77,8 @@ mod tests {
     async fn the_latest_answer_of_a_live_feed_is_assembled() {
         let fixture = feedscope_testkit::Fixture::start(feedscope_testkit::e2e::stream(|_| {})).await;
         let hub = Hub::with_runtime(tokio::runtime::Handle::current());
-        let state = AppState::open(hub, SavedDoc { demo_removed: true, ..SavedDoc::default() }, None, Box::new(|_| Ok(())));
+        let state =
+            AppState::open(hub, SavedDoc { demo_removed: true, ..SavedDoc::default() }, None, Box::new(|_| Ok(())));
         let mut config = FeedConfig::new(fixture.url("/llm"));
         config.retry_ms = 100; // the fixture asks for a minute; the test's own value wins until then
         let feed = state.add(FeedForm::new(config), true).unwrap().id;

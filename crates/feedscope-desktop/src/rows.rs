@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use feedscope_core::jsonrpc::{self, RpcColumns, SentRequests};
 use feedscope_core::query::Field;
 use feedscope_core::text::{one_line, summary, visible};
-use feedscope_core::jsonrpc::{self, RpcColumns, SentRequests};
 use feedscope_core::{Body, FeedConfig, JsonPath, Kind, Record};
 use serde::Serialize;
 use serde_json::Value;
@@ -91,7 +91,19 @@ impl Row {
         let text = one_line(&summary(&r.body), PREVIEW_CHARS);
         let values: Vec<String> = columns.fields.iter().map(|f| one_line(&f.value(r).text(), COLUMN_CHARS)).collect();
         let rpc = columns.rpc.as_ref().and_then(|sent| jsonrpc::columns(r, sent));
-        Row { index, kind: r.body.kind(), ts: r.ts.millis(), seq, event_type, event_id, size, text, columns: values, rpc, feed: None }
+        Row {
+            index,
+            kind: r.body.kind(),
+            ts: r.ts.millis(),
+            seq,
+            event_type,
+            event_id,
+            size,
+            text,
+            columns: values,
+            rpc,
+            feed: None,
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! The demo feed: an endless, deterministic stream of several event types at a chosen rate,
 //! with heartbeats, `Last-Event-ID` resumption and a flaky variant that drops its connection.
 //!
-//! Paths: `/` (a plain-text index), `/events`, `/flaky`, `/firehose`, `/burst`. Every stream
-//! starts with `retry: 2000` and `: feedscope demo`, then cycles `tick`, `price`, `chat`
-//! (multi-line data) and `message` events with ids 1, 2, 3… (or from N+1 when the request carries
+//! Paths: `/` (a plain-text index), `/events`, `/flaky`, `/firehose`, `/burst`, `/llm`. Every
+//! stream but `/llm` starts with `retry: 2000` and `: feedscope demo`, then cycles `tick`,
+//! `price`, `chat` (multi-line data) and `message` events with ids 1, 2, 3… (or from N+1 when the request carries
 //! `Last-Event-ID: N`). An event's type and text depend only on its id; the price walk is seeded
 //! by the first id of the connection, so the same request always gives the same stream.
 //!
@@ -14,6 +14,13 @@
 //! left to send it answers `204 No Content`, so an `EventSource` that reconnects stops there. It
 //! sends `Access-Control-Allow-Origin: *` (and answers a CORS preflight), so a page from any
 //! origin can open it.
+//!
+//! `/llm?preset=P` (GET or POST) plays an assistant's answer as an LLM API streams it: the same
+//! [`LLM_ANSWER`] token by token, [`LLM_DELAY_MS`] apart (`?delay_ms=N` changes it), then one
+//! `get_weather` tool call whose arguments come in fragments, then the provider's end marker, and
+//! the body ends. `P` is `openai-chat` (the default: Chat Completions chunks, `data: [DONE]`),
+//! `openai-responses` (Responses API events, `response.completed`) or `anthropic` (Messages
+//! events, `message_stop`), the shapes `feedscope tail --assemble` reads.
 
 use std::collections::HashMap;
 use std::io;
@@ -84,8 +91,8 @@ impl DemoOptions {
     }
 }
 
-/// The demo server's routes: `/`, `/events`, `/flaky`, `/firehose` and `/burst` (see the module
-/// doc).
+/// The demo server's routes: `/`, `/events`, `/flaky`, `/firehose`, `/burst` and `/llm` (see the
+/// module doc).
 pub fn router(opts: DemoOptions) -> Router {
     Router::new()
         .route("/", get(index))
@@ -93,6 +100,7 @@ pub fn router(opts: DemoOptions) -> Router {
         .route("/flaky", get(flaky))
         .route("/firehose", get(firehose))
         .route("/burst", get(burst).options(burst_preflight))
+        .route("/llm", get(llm).post(llm))
         .with_state(Arc::new(opts.sanitized()))
 }
 
@@ -107,15 +115,19 @@ async fn index(State(opts): State<Arc<DemoOptions>>) -> Response {
          GET /firehose  the same at {fire} events per second (?rate=N, up to {max})\n\
          GET /burst     {burst} tick events of ~100 bytes as fast as they are read, then the\n\
          \x20              end of the body (?n=N, up to {burst_max}; open to any origin)\n\
+         GET /llm       an assistant's answer streamed token by token, {llm_delay} ms apart, with a\n\
+         \x20              tool call, then the end marker (?preset=openai-chat|openai-responses|\n\
+         \x20              anthropic, ?delay_ms=N); try `feedscope tail URL --assemble openai-chat`\n\
          \n\
-         Each stream sends `retry: {RETRY_MS}` first and resumes after a numeric Last-Event-ID;\n\
-         all but /burst send a `: heartbeat` comment every {hb:?}.\n",
+         Each stream but /llm sends `retry: {RETRY_MS}` first and resumes after a numeric\n\
+         Last-Event-ID; all but /burst and /llm send a `: heartbeat` comment every {hb:?}.\n",
         rate = opts.rate,
         drop = opts.drop_every,
         fire = FIREHOSE_RATE,
         max = MAX_RATE,
         burst = BURST_DEFAULT,
         burst_max = BURST_MAX,
+        llm_delay = LLM_DELAY_MS,
         hb = opts.heartbeat,
     );
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text).into_response()
@@ -276,6 +288,244 @@ fn start_stream(
     };
     let first_id = resume_id(headers);
     event_stream(DemoStream::new(first_id, rate, opts.heartbeat, drop_after).into_stream())
+}
+
+/// The answer `/llm` streams, whatever the preset.
+pub const LLM_ANSWER: &str = "Server-Sent Events keep one HTTP response open and send each event down it as it \
+happens. An event ends with a blank line; when the connection drops, the browser reconnects by itself and sends \
+Last-Event-ID, so the server can resume. Let me check the weather in Paris for you.";
+/// The tool call that follows the answer: its function and its arguments' JSON.
+pub const LLM_TOOL_NAME: &str = "get_weather";
+pub const LLM_TOOL_ARGUMENTS: &str = r#"{"location":"Paris, France","unit":"celsius"}"#;
+/// The default pause between two events of `/llm`.
+pub const LLM_DELAY_MS: u64 = 30;
+/// The longest pause `?delay_ms=` may ask for.
+pub const LLM_MAX_DELAY_MS: u64 = 10_000;
+/// What `?preset=` accepts; the first is the default.
+pub const LLM_PRESETS: [&str; 3] = ["openai-chat", "openai-responses", "anthropic"];
+
+async fn llm(Query(params): Params) -> Response {
+    let preset = params.get("preset").map_or(LLM_PRESETS[0], |p| p.trim());
+    let Some(events) = llm_events(preset) else {
+        return bad_request(format!("preset must be one of {}, not {preset:?}\n", LLM_PRESETS.join(", ")));
+    };
+    let delay = match params.get("delay_ms") {
+        None => LLM_DELAY_MS,
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(ms) if ms <= LLM_MAX_DELAY_MS => ms,
+            _ => {
+                return bad_request(format!(
+                    "delay_ms must be a whole number of milliseconds from 0 to {LLM_MAX_DELAY_MS}, not {text:?}\n"
+                ))
+            }
+        },
+    };
+    let delay = Duration::from_millis(delay);
+    let stream = futures_util::stream::unfold(events.into_iter().enumerate(), move |mut events| async move {
+        let (n, event) = events.next()?;
+        if n > 0 && !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        Some((Ok::<_, io::Error>(Bytes::from(event)), events))
+    });
+    event_stream(stream)
+}
+
+/// `text` in the pieces a tokenizer might give: each word with the space before it, and each
+/// punctuation mark on its own.
+fn llm_tokens(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        let punct = matches!(c, '.' | ',' | ';' | '-');
+        if i > start && (c == ' ' || punct) {
+            out.push(&text[start..i]);
+            start = i;
+        }
+        if punct {
+            out.push(&text[i..i + 1]);
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// The tool call's arguments in fragments of about 8 bytes, as models stream them.
+fn llm_argument_fragments() -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut rest = LLM_TOOL_ARGUMENTS;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(8);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    out
+}
+
+/// A JSON object with its keys in the order given, as the providers write them (`serde_json`'s
+/// `Value` would sort them); the values are JSON already.
+fn obj(fields: &[(&str, String)]) -> String {
+    let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{v}", q(k))).collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// A JSON string.
+fn q(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+/// Every event block of `/llm` for `preset`, in order, or `None` for an unknown preset.
+fn llm_events(preset: &str) -> Option<Vec<String>> {
+    let block = |event_type: &str, data: &str| {
+        let mut out = String::new();
+        encode_event(&mut out, event_type, None, data);
+        out
+    };
+    let null = || "null".to_owned();
+    let n = |n: u64| n.to_string();
+    let tokens = llm_tokens(LLM_ANSWER);
+    let fragments = llm_argument_fragments();
+    let (call_id, tool_use_id) = ("call_Fz8kXbq3TmD2pR1nWc7YhLs0", "toolu_01FeedscopeDemoWeather");
+    let mut events = Vec::new();
+    match preset {
+        "openai-chat" => {
+            let chunk = |delta: String, finish: String| {
+                let choice = obj(&[("index", n(0)), ("delta", delta), ("logprobs", null()), ("finish_reason", finish)]);
+                let data = obj(&[
+                    ("id", q("chatcmpl-FeedscopeDemo0001")),
+                    ("object", q("chat.completion.chunk")),
+                    ("created", n(1_767_225_600)),
+                    ("model", q("feedscope-demo")),
+                    ("system_fingerprint", q("fp_feedscope")),
+                    ("choices", format!("[{choice}]")),
+                ]);
+                block("message", &data)
+            };
+            events.push(chunk(obj(&[("role", q("assistant")), ("content", q("")), ("refusal", null())]), null()));
+            events.extend(tokens.iter().map(|t| chunk(obj(&[("content", q(t))]), null())));
+            let function = obj(&[("name", q(LLM_TOOL_NAME)), ("arguments", q(""))]);
+            let call = obj(&[("index", n(0)), ("id", q(call_id)), ("type", q("function")), ("function", function)]);
+            events.push(chunk(obj(&[("tool_calls", format!("[{call}]"))]), null()));
+            for f in &fragments {
+                let call = obj(&[("index", n(0)), ("function", obj(&[("arguments", q(f))]))]);
+                events.push(chunk(obj(&[("tool_calls", format!("[{call}]"))]), null()));
+            }
+            events.push(chunk(obj(&[]), q("tool_calls")));
+            events.push(block("message", "[DONE]"));
+        }
+        "openai-responses" => {
+            let response = |status: &str| {
+                obj(&[
+                    ("id", q("resp_FeedscopeDemo0001")),
+                    ("object", q("response")),
+                    ("created_at", n(1_767_225_600)),
+                    ("status", q(status)),
+                    ("model", q("feedscope-demo")),
+                    ("output", "[]".to_owned()),
+                ])
+            };
+            let (msg, fc) = (q("msg_FeedscopeDemo0001"), q("fc_FeedscopeDemo0001"));
+            let mut seq = 0;
+            // Each event: its type, its number, then its own fields.
+            let mut ev = |event_type: &str, fields: &[(&str, String)]| {
+                let mut all = vec![("type", q(event_type)), ("sequence_number", n(seq))];
+                all.extend_from_slice(fields);
+                seq += 1;
+                events.push(block(event_type, &obj(&all)));
+            };
+            ev("response.created", &[("response", response("in_progress"))]);
+            ev("response.in_progress", &[("response", response("in_progress"))]);
+            let message = |status: &str| {
+                obj(&[
+                    ("id", msg.clone()),
+                    ("type", q("message")),
+                    ("status", q(status)),
+                    ("role", q("assistant")),
+                    ("content", "[]".to_owned()),
+                ])
+            };
+            ev("response.output_item.added", &[("output_index", n(0)), ("item", message("in_progress"))]);
+            let part = obj(&[("type", q("output_text")), ("text", q("")), ("annotations", "[]".to_owned())]);
+            let at_text = [("item_id", msg.clone()), ("output_index", n(0)), ("content_index", n(0))];
+            ev("response.content_part.added", &[at_text.as_slice(), &[("part", part)]].concat());
+            for t in &tokens {
+                ev("response.output_text.delta", &[at_text.as_slice(), &[("delta", q(t))]].concat());
+            }
+            ev("response.output_text.done", &[at_text.as_slice(), &[("text", q(LLM_ANSWER))]].concat());
+            ev("response.output_item.done", &[("output_index", n(0)), ("item", message("completed"))]);
+            let call = |status: &str, arguments: &str| {
+                obj(&[
+                    ("id", fc.clone()),
+                    ("type", q("function_call")),
+                    ("status", q(status)),
+                    ("arguments", q(arguments)),
+                    ("call_id", q(call_id)),
+                    ("name", q(LLM_TOOL_NAME)),
+                ])
+            };
+            ev("response.output_item.added", &[("output_index", n(1)), ("item", call("in_progress", ""))]);
+            let at_call = [("item_id", fc.clone()), ("output_index", n(1))];
+            for f in &fragments {
+                ev("response.function_call_arguments.delta", &[at_call.as_slice(), &[("delta", q(f))]].concat());
+            }
+            let done = [at_call.as_slice(), &[("arguments", q(LLM_TOOL_ARGUMENTS))]].concat();
+            ev("response.function_call_arguments.done", &done);
+            let item = call("completed", LLM_TOOL_ARGUMENTS);
+            ev("response.output_item.done", &[("output_index", n(1)), ("item", item)]);
+            ev("response.completed", &[("response", response("completed"))]);
+        }
+        "anthropic" => {
+            // Each event: its type, then its own fields.
+            let mut ev = |event_type: &str, fields: &[(&str, String)]| {
+                let mut all = vec![("type", q(event_type))];
+                all.extend_from_slice(fields);
+                events.push(block(event_type, &obj(&all)));
+            };
+            let usage = obj(&[("input_tokens", n(24)), ("output_tokens", n(1))]);
+            let message = obj(&[
+                ("id", q("msg_01FeedscopeDemo")),
+                ("type", q("message")),
+                ("role", q("assistant")),
+                ("model", q("feedscope-demo")),
+                ("content", "[]".to_owned()),
+                ("stop_reason", null()),
+                ("stop_sequence", null()),
+                ("usage", usage),
+            ]);
+            ev("message_start", &[("message", message)]);
+            let text = obj(&[("type", q("text")), ("text", q(""))]);
+            ev("content_block_start", &[("index", n(0)), ("content_block", text)]);
+            ev("ping", &[]);
+            for t in &tokens {
+                let delta = obj(&[("type", q("text_delta")), ("text", q(t))]);
+                ev("content_block_delta", &[("index", n(0)), ("delta", delta)]);
+            }
+            ev("content_block_stop", &[("index", n(0))]);
+            let tool = obj(&[
+                ("type", q("tool_use")),
+                ("id", q(tool_use_id)),
+                ("name", q(LLM_TOOL_NAME)),
+                ("input", "{}".to_owned()),
+            ]);
+            ev("content_block_start", &[("index", n(1)), ("content_block", tool)]);
+            for f in std::iter::once(&"").chain(&fragments) {
+                let delta = obj(&[("type", q("input_json_delta")), ("partial_json", q(f))]);
+                ev("content_block_delta", &[("index", n(1)), ("delta", delta)]);
+            }
+            ev("content_block_stop", &[("index", n(1))]);
+            let delta = obj(&[("stop_reason", q("tool_use")), ("stop_sequence", null())]);
+            ev("message_delta", &[("delta", delta), ("usage", obj(&[("output_tokens", n(87))]))]);
+            ev("message_stop", &[]);
+        }
+        _ => return None,
+    }
+    Some(events)
 }
 
 /// The id to start from: N+1 after a numeric `Last-Event-ID: N`, else 1.
@@ -587,6 +837,95 @@ mod tests {
         let mut data = String::new();
         burst_data(&mut data, 7);
         assert_eq!(data, r#"{"seq":7,"symbol":"FSC","price":114.33,"change":-0.07,"src":"demo"}"#);
+    }
+
+    #[test]
+    fn llm_events_are_json_in_the_providers_key_order() {
+        for preset in LLM_PRESETS {
+            for block in llm_events(preset).unwrap() {
+                let Item::Event { data, .. } = &parse_all(block.as_bytes(), Limits::default()).0[0] else {
+                    panic!("{block:?}")
+                };
+                if data == "[DONE]" {
+                    continue;
+                }
+                let v: serde_json::Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{data}: {e}"));
+                assert!(v.is_object(), "{data}");
+                let first = if preset == "openai-chat" { r#"{"id":"# } else { r#"{"type":"# };
+                assert!(data.starts_with(first), "{data}");
+            }
+        }
+    }
+
+    #[test]
+    fn llm_answer_is_40_to_80_tokens_that_spell_it() {
+        let tokens = llm_tokens(LLM_ANSWER);
+        assert!((40..=80).contains(&tokens.len()), "{} tokens", tokens.len());
+        assert_eq!(tokens.concat(), LLM_ANSWER);
+        assert!(tokens.iter().all(|t| !t.is_empty()));
+        assert_eq!(llm_argument_fragments().concat(), LLM_TOOL_ARGUMENTS);
+        assert!(llm_argument_fragments().len() > 3);
+    }
+
+    #[test]
+    fn each_llm_preset_assembles_into_the_answer_and_the_tool_call() {
+        use feedscope_core::assemble::Assembler;
+        use feedscope_core::record::{Body, Record, Timestamp};
+        for preset in LLM_PRESETS {
+            let body = llm_events(preset).expect("a known preset").concat();
+            let mut a = Assembler::new(preset.parse().expect("the assembler knows the preset"));
+            let items = parse_all(body.as_bytes(), Limits::default()).0;
+            for (n, item) in items.into_iter().enumerate() {
+                let Item::Event { event_type, id, data } = item else { panic!("{preset}: unexpected {item:?}") };
+                let body = Body::Event { seq: n as u64 + 1, event_type, id, data };
+                assert!(!a.is_done(), "{preset}: nothing after the end marker");
+                a.push(&Record::new(Arc::from("llm"), Timestamp(n as i64), body));
+            }
+            assert!(a.is_done(), "{preset} ends with its end marker");
+            assert_eq!(a.text(), LLM_ANSWER, "{preset}");
+            assert_eq!(a.tool_calls().len(), 1, "{preset}");
+            let call = &a.tool_calls()[0];
+            assert_eq!(call.name, LLM_TOOL_NAME);
+            assert!(!call.id.is_empty());
+            assert_eq!(
+                call.arguments_json,
+                Some(serde_json::json!({"location": "Paris, France", "unit": "celsius"})),
+                "{preset}"
+            );
+        }
+        assert!(llm_events("gemini").is_none());
+    }
+
+    #[tokio::test]
+    async fn llm_route_paces_an_event_stream_and_refuses_bad_parameters() {
+        let server = feedscope_testkit::serve_loopback(router(DemoOptions::default())).await;
+        let started = std::time::Instant::now();
+        let got = feedscope_testkit::fetch_all(&server.url("/llm?delay_ms=2"), None).await;
+        let elapsed = started.elapsed();
+        assert_eq!((got.status, got.content_type()), (200, "text/event-stream"));
+        assert!(got.ended);
+        let events = got.events();
+        let want = llm_events("openai-chat").unwrap().len();
+        assert_eq!(events.len(), want);
+        assert_eq!(events.last().map(|(_, _, data)| data.as_str()), Some("[DONE]"));
+        assert!(elapsed >= Duration::from_millis(2 * (want as u64 - 1)), "{elapsed:?} for {want} events");
+
+        let got = feedscope_testkit::fetch_all(&server.url("/llm?preset=anthropic&delay_ms=0"), None).await;
+        assert_eq!(got.events().last().map(|(t, _, _)| t.as_str()), Some("message_stop"));
+        for query in ["preset=gemini", "delay_ms=-1", "delay_ms=10001"] {
+            let response = reqwest::get(server.url(&format!("/llm?{query}"))).await.unwrap();
+            assert_eq!(response.status(), 400, "{query}");
+            let text = response.text().await.unwrap();
+            assert!(
+                text.contains(if query.starts_with("preset") {
+                    "openai-chat, openai-responses, anthropic"
+                } else {
+                    "delay_ms"
+                }),
+                "{text}"
+            );
+        }
+        server.shutdown().await;
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! usage errors for bad presets. Also the demo's `/llm` route, end to end.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use feedscope_core::{Body, Record};
@@ -12,25 +12,8 @@ use feedscope_server::demo::{LLM_ANSWER, LLM_PRESETS};
 use feedscope_testkit::{Fixture, Reply, Step, HANG_GUARD};
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_feedscope");
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().expect("run feedscope"))
-        .await
-        .expect("join")
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{args, run, stderr, stdout, BIN};
 
 /// What every stream below answers, and the tool call after it.
 const ANSWER: &str = "It's 18 °C and sunny in Paris.";

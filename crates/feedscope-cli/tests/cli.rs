@@ -2,29 +2,13 @@
 //! exit statuses, usage errors, and the demo → tail → replay round trip.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use feedscope_core::{Body, Record};
 use feedscope_testkit::{Fixture, Reply, Req, Step};
 
-const BIN: &str = env!("CARGO_BIN_EXE_feedscope");
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().expect("run feedscope"))
-        .await
-        .expect("join")
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn records(out: &Output) -> Vec<Record> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| Record::from_json(l).unwrap_or_else(|e| panic!("not a record: {l:?}: {e}")))
-        .collect()
-}
+mod common;
+use common::{args, records, run, BIN};
 
 fn event_data(rs: &[Record]) -> Vec<String> {
     rs.iter().filter_map(|r| if let Body::Event { data, .. } = &r.body { Some(data.clone()) } else { None }).collect()

@@ -3,27 +3,14 @@
 //! usage error that says why (exit 2).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use feedscope_core::collection::{Collection, FeedForm, VERSION};
 use feedscope_core::{Body, FeedConfig, Header, Record};
 use feedscope_testkit::{Fixture, Reply, Req, Step};
 
-const BIN: &str = env!("CARGO_BIN_EXE_feedscope");
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().expect("run feedscope"))
-        .await
-        .expect("join")
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{args, run, stderr};
 
 /// A collection file in the temp dir, removed when dropped.
 struct TempFile(PathBuf);

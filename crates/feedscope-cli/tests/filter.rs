@@ -1,25 +1,11 @@
 //! `feedscope tail --filter EXPR` against loopback servers: only matching records are written,
 //! `-n` counts matching events, and a malformed query is a usage error pointing at its column.
 
-use std::process::{Command, Output};
-
 use feedscope_core::{Body, Record};
 use feedscope_testkit::{Fixture, Reply, Req, Step};
 
-const BIN: &str = env!("CARGO_BIN_EXE_feedscope");
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().expect("run feedscope"))
-        .await
-        .expect("join")
-}
-
-fn records(out: &Output) -> Vec<Record> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| Record::from_json(l).unwrap_or_else(|e| panic!("not a record: {l:?}: {e}")))
-        .collect()
-}
+mod common;
+use common::{records, run};
 
 /// Events 1..=6 alternating `price` (JSON with a price of 95 + 5·i) and `tick` (plain text), then
 /// the connection stays open.

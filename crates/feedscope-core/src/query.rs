@@ -153,6 +153,18 @@ impl Node {
 }
 
 impl Operand {
+    /// The record's value a name stands for (`type`, `id`, `seq`, `kind`, `data`).
+    fn name(word: &str) -> Option<Operand> {
+        Some(match word {
+            "type" => Operand::Type,
+            "id" => Operand::Id,
+            "seq" => Operand::Seq,
+            "kind" => Operand::Kind,
+            "data" => Operand::Data,
+            _ => return None,
+        })
+    }
+
     fn value<'c>(&'c self, ctx: &'c Ctx<'_>) -> Val<'c> {
         let event = match &ctx.record.body {
             Body::Event { seq, event_type, id, data } => Some((*seq, &**event_type, &**id, data.as_str())),
@@ -178,6 +190,10 @@ impl Operand {
             Operand::Null => Val::Null,
         }
     }
+}
+
+fn unknown_name(word: &str) -> String {
+    format!("unknown name `{word}` (the names are type, id, seq, kind, data and data.PATH)")
 }
 
 /// A string that reads as a decimal number, for comparing it with a number.
@@ -430,19 +446,12 @@ impl Parser<'_> {
             Tok::Path(p) => Operand::Path(p.clone()),
             Tok::Str(s) => Operand::Str(s.clone()),
             Tok::Num(n) => Operand::Num(*n),
-            Tok::Word(w) => match w.as_str() {
-                "type" => Operand::Type,
-                "id" => Operand::Id,
-                "seq" => Operand::Seq,
-                "kind" => Operand::Kind,
-                "data" => Operand::Data,
-                "true" => Operand::Bool(true),
-                "false" => Operand::Bool(false),
-                "null" => Operand::Null,
-                w => {
-                    return Err(self
-                        .error(&format!("unknown name `{w}` (the names are type, id, seq, kind, data and data.PATH)")))
-                }
+            Tok::Word(w) => match (Operand::name(w), w.as_str()) {
+                (Some(name), _) => name,
+                (None, "true") => Operand::Bool(true),
+                (None, "false") => Operand::Bool(false),
+                (None, "null") => Operand::Null,
+                (None, w) => return Err(self.error(&unknown_name(w))),
             },
             _ => return Err(self.error("expected a value")),
         };
@@ -515,18 +524,9 @@ impl Field {
         let (tok, at) = &tokens[0];
         let operand = match tok {
             Tok::Path(p) => Operand::Path(p.clone()),
-            Tok::Word(w) => match w.as_str() {
-                "type" => Operand::Type,
-                "id" => Operand::Id,
-                "seq" => Operand::Seq,
-                "kind" => Operand::Kind,
-                "data" => Operand::Data,
-                w => {
-                    return Err(QueryError {
-                        column: column_of(source, *at),
-                        message: format!("unknown name `{w}` (the names are type, id, seq, kind, data and data.PATH)"),
-                    })
-                }
+            Tok::Word(w) => match Operand::name(w) {
+                Some(name) => name,
+                None => return Err(QueryError { column: column_of(source, *at), message: unknown_name(w) }),
             },
             Tok::End => return Err(QueryError { column: 1, message: "expected a name such as data.PATH".into() }),
             _ => {

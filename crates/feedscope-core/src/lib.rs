@@ -28,7 +28,7 @@ pub use collection::{Collection, FeedForm};
 pub use curl::{parse_curl, CurlError, CurlFeed};
 pub use diagnose::{Code, DiagnoseOptions, Diagnoser, Finding, Severity};
 pub use export::{ExportFormat, Exporter};
-pub use feed::{ConfigError, Ending, FeedConfig, Header, Mode};
+pub use feed::{ConfigError, Ending, FeedConfig, Header, Mode, Transport};
 pub use history::{ConnState, FeedStats, History, HistoryLimits, Matcher, Page, Query};
 pub use hub::{FeedInfo, Hub, HubError, MergedPage, Subscription, Watch};
 pub use json_path::{JsonPath, PathError};

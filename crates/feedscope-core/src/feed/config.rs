@@ -105,6 +105,65 @@ pub struct FeedConfig {
     /// `notifications/initialized`), keeps the `Mcp-Session-Id` the server returns and sends it with
     /// the feed's own request. Implies `jsonrpc`.
     pub mcp: bool,
+    /// How the feed gets its data: Server-Sent Events (the default), WebSocket, long polling or
+    /// polling. Every transport gives the same records (docs/transports.md).
+    pub transport: Transport,
+    /// WebSocket: text messages sent after each open (subscriptions), again on every reconnection.
+    pub send_on_open: Vec<String>,
+    /// WebSocket, long polling, polling: the JSON path in a message whose string value is the
+    /// event's type (`type`, `op`); empty: every event is a `message`.
+    pub type_path: String,
+    /// Long polling: the JSON path in a response whose value is the next request's cursor.
+    pub cursor_from: String,
+    /// Long polling: the query parameter the cursor is sent in (or `cursor_header`).
+    pub cursor_param: String,
+    /// Long polling: the request header the cursor is sent in.
+    pub cursor_header: String,
+    /// Long polling: a body that is a JSON array is one event per element.
+    pub split_array: bool,
+    /// Polling: milliseconds between two requests.
+    pub poll_interval_ms: u64,
+}
+
+/// How a feed gets its data; serde names `sse`, `websocket`, `long-poll`, `poll`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Server-Sent Events: one long response, parsed as `text/event-stream`.
+    #[default]
+    Sse,
+    /// A WebSocket (`ws://`, `wss://`): each text message is an event.
+    #[serde(rename = "websocket")]
+    WebSocket,
+    /// Each request waits for data (or a timeout); the next one goes out at once.
+    LongPoll,
+    /// A GET every `poll_interval_ms`; a changed body is an event.
+    Poll,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Sse => "sse",
+            Transport::WebSocket => "websocket",
+            Transport::LongPoll => "long-poll",
+            Transport::Poll => "poll",
+        }
+    }
+}
+
+impl std::str::FromStr for Transport {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sse" => Ok(Transport::Sse),
+            "websocket" | "ws" => Ok(Transport::WebSocket),
+            "long-poll" => Ok(Transport::LongPoll),
+            "poll" => Ok(Transport::Poll),
+            other => Err(format!("unknown transport {other:?}: expected sse, websocket, long-poll or poll")),
+        }
+    }
 }
 
 impl Default for FeedConfig {
@@ -130,6 +189,14 @@ impl Default for FeedConfig {
             columns: Vec::new(),
             jsonrpc: false,
             mcp: false,
+            transport: Transport::Sse,
+            send_on_open: Vec::new(),
+            type_path: String::new(),
+            cursor_from: String::new(),
+            cursor_param: String::new(),
+            cursor_header: String::new(),
+            split_array: false,
+            poll_interval_ms: 5000,
         }
     }
 }
@@ -155,7 +222,7 @@ impl FeedConfig {
 pub enum ConfigError {
     #[error("invalid URL {url:?}: {reason}")]
     Url { url: String, reason: String },
-    #[error("URL scheme must be http or https, not {0:?}")]
+    #[error("URL scheme must be http or https (ws or wss for a WebSocket), not {0:?}")]
     Scheme(String),
     #[error("invalid HTTP method {0:?}: use a token such as GET or POST")]
     Method(String),
@@ -217,7 +284,9 @@ impl FeedConfig {
     pub fn validate(&self) -> Result<url::Url, ConfigError> {
         let parsed = url::Url::parse(self.url.trim())
             .map_err(|e| ConfigError::Url { url: self.url.clone(), reason: e.to_string() })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
+        let schemes: &[&str] =
+            if self.transport == Transport::WebSocket { &["ws", "wss", "http", "https"] } else { &["http", "https"] };
+        if !schemes.contains(&parsed.scheme()) {
             return Err(ConfigError::Scheme(parsed.scheme().to_owned()));
         }
         if parsed.host_str().is_none_or(str::is_empty) {

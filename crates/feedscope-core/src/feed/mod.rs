@@ -22,7 +22,7 @@ use reqwest::header::{
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{ConfigError, FeedConfig, Header, Mode};
+pub use config::{ConfigError, FeedConfig, Header, Mode, Transport};
 pub use ending::{error_chain, ConnectFailure, Ending, Loss, McpEnding, McpStep, STOPPED};
 pub use policy::Backoff;
 pub use response::{classify, classify_mcp, is_event_stream, is_json, is_retryable, SessionSent, Verdict};

@@ -171,9 +171,26 @@ fn sorted_page(
 }
 
 /// The record at `index` in the feed's timeline, if still retained.
+/// A polled feed's event also gets what changed since the feed's previous event.
 pub fn record_detail(state: &AppState, feed: &str, index: u64) -> Result<Option<RecordDetail>, AppError> {
-    let rec = state.hub.with_history(feed, |h| h.get(index).cloned())?;
-    Ok(rec.map(|r| RecordDetail::new(index, &r)))
+    let polled = state.hub.info(feed)?.config.transport == feedscope_core::Transport::Poll;
+    let (rec, previous) = state.hub.with_history(feed, |h| {
+        let rec = h.get(index).cloned();
+        let previous = (polled && rec.as_ref().is_some_and(|r| r.body.kind() == feedscope_core::Kind::Event))
+            .then(|| (0..index).rev().map_while(|i| h.get(i)).find(|r| r.body.kind() == feedscope_core::Kind::Event))
+            .flatten()
+            .cloned();
+        (rec, previous)
+    })?;
+    Ok(rec.map(|r| {
+        let mut detail = RecordDetail::new(index, &r);
+        if let (feedscope_core::Body::Event { data: new, .. }, Some(prev)) = (&r.body, &previous) {
+            if let feedscope_core::Body::Event { data: old, .. } = &prev.body {
+                detail.diff = Some(crate::diff::line_diff(old, new));
+            }
+        }
+        detail
+    }))
 }
 
 /// A finished export.

@@ -9,6 +9,7 @@ pub fn typescript() -> String {
     let decls = [
         // The engine's types.
         feedscope_core::Mode::decl(),
+        feedscope_core::Transport::decl(),
         feedscope_core::Header::decl(),
         feedscope_core::alerts::AlertRule::decl(),
         feedscope_core::FeedConfig::decl(),
@@ -32,6 +33,7 @@ pub fn typescript() -> String {
         crate::rows::RecordDetail::decl(),
         crate::rows::Shown::decl(),
         crate::rows::FieldEntry::decl(),
+        crate::diff::DiffLine::decl(),
         crate::sorted::Sort::decl(),
         feedscope_core::jsonrpc::RpcKind::decl(),
         feedscope_core::jsonrpc::RpcColumns::decl(),

@@ -14,6 +14,7 @@ pub mod assembled;
 pub mod bridge;
 pub mod cli;
 pub mod collection;
+pub mod diff;
 pub mod ipc;
 pub mod persist;
 pub mod raw;

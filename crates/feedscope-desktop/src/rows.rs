@@ -119,6 +119,9 @@ pub struct RecordDetail {
     pub shown: Shown,
     /// The JSON fields of the event's data, each one a column the user may add.
     pub fields: Vec<FieldEntry>,
+    /// A polled feed's event: what changed since the feed's previous event (see
+    /// [`crate::diff::line_diff`]); `None` for other feeds, or when the previous one is gone.
+    pub diff: Option<Vec<crate::diff::DiffLine>>,
 }
 
 /// A JSON field of an event's data: its column name and its value, both safe one-liners.
@@ -184,7 +187,7 @@ impl RecordDetail {
                 Shown { event_type: None, event_id: None, size: text.len(), text: visible(&text), pretty: false }
             }
         };
-        RecordDetail { index, record, shown, fields }
+        RecordDetail { index, record, shown, fields, diff: None }
     }
 }
 

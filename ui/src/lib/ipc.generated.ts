@@ -3,6 +3,8 @@
 
 export type Mode = "browser" | "persistent";
 
+export type Transport = "sse" | "websocket" | "long-poll" | "poll";
+
 export type Header = { name: string, value: string, };
 
 export type AlertRule = { "when": "closed" } | { "when": "stalled", secs: number, } | { "when": "reconnects", count: number, } | { "when": "event_type", event_type: string, } | { "when": "data_matches", text: string, regex: boolean, } | { "when": "matches", query: string, };
@@ -70,7 +72,41 @@ jsonrpc: boolean,
  * `notifications/initialized`), keeps the `Mcp-Session-Id` the server returns and sends it with
  * the feed's own request. Implies `jsonrpc`.
  */
-mcp: boolean, };
+mcp: boolean, 
+/**
+ * How the feed gets its data: Server-Sent Events (the default), WebSocket, long polling or
+ * polling. Every transport gives the same records (docs/transports.md).
+ */
+transport: Transport, 
+/**
+ * WebSocket: text messages sent after each open (subscriptions), again on every reconnection.
+ */
+send_on_open: Array<string>, 
+/**
+ * WebSocket, long polling, polling: the JSON path in a message whose string value is the
+ * event's type (`type`, `op`); empty: every event is a `message`.
+ */
+type_path: string, 
+/**
+ * Long polling: the JSON path in a response whose value is the next request's cursor.
+ */
+cursor_from: string, 
+/**
+ * Long polling: the query parameter the cursor is sent in (or `cursor_header`).
+ */
+cursor_param: string, 
+/**
+ * Long polling: the request header the cursor is sent in.
+ */
+cursor_header: string, 
+/**
+ * Long polling: a body that is a JSON array is one event per element.
+ */
+split_array: boolean, 
+/**
+ * Polling: milliseconds between two requests.
+ */
+poll_interval_ms: number, };
 
 export type FeedInfo = { id: string, name: string, config: FeedConfig, 
 /**
@@ -268,7 +304,12 @@ shown: Shown,
 /**
  * The JSON fields of the event's data, each one a column the user may add.
  */
-fields: Array<FieldEntry>, };
+fields: Array<FieldEntry>, 
+/**
+ * A polled feed's event: what changed since the feed's previous event (see
+ * [`crate::diff::line_diff`]); `None` for other feeds, or when the previous one is gone.
+ */
+diff: Array<DiffLine> | null, };
 
 export type Shown = { event_type: string | null, event_id: string | null, text: string, 
 /**
@@ -285,6 +326,16 @@ export type FieldEntry = {
  * The query-language name (`data.choices[0].delta.content`): what a column or a query takes.
  */
 name: string, shown_name: string, value: string, };
+
+export type DiffLine = { 
+/**
+ * `+` added, `-` removed, ` ` unchanged context, `…` unchanged lines left out.
+ */
+op: string, 
+/**
+ * Made safe to show.
+ */
+text: string, };
 
 export type Sort = { 
 /**

@@ -93,6 +93,9 @@ export const recordPosition = (feed: string, filter: Query, index: number, sort:
 /** Opens the save dialog and writes the raw bytes as a `.sse` file; null when cancelled. */
 export const exportRaw = (feed: string) => invoke<RawExportDone | null>('export_raw', { feed });
 
+/** Sends a text message on the feed's open WebSocket (it appears in the timeline as `sent`). */
+export const sendMessage = (feed: string, text: string) => invoke<void>('send_message', { feed, text });
+
 /** The selected feed's diagnostics and its activity over the last `seconds`. */
 export const inspectFeed = (feed: string, seconds: number) => invoke<Inspection>('inspect_feed', { feed, seconds });
 

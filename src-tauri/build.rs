@@ -12,6 +12,8 @@ fn main() {
         "query_events",
         "get_record",
         "assembled",
+        "send_message",
+        "compare_transports",
         "export_feed",
         "raw_page",
         "raw_locate",

@@ -101,6 +101,22 @@ pub async fn assembled(state: Shared<'_>, feed: String, preset: String) -> Resul
     feedscope_desktop::assembled::assembled(&state, &feed, &preset)
 }
 
+/// Sends a text message on the feed's open WebSocket.
+#[tauri::command]
+pub fn send_message(state: Shared<'_>, feed: String, text: String) -> Result<(), AppError> {
+    api::send_message(&state, &feed, text)
+}
+
+/// Runs the demo feed over the four transports side by side (the Compare view).
+#[tauri::command]
+pub async fn compare_transports(
+    state: Shared<'_>,
+    duration_secs: f64,
+    poll_secs: f64,
+) -> Result<feedscope_core::compare::CompareReport, AppError> {
+    api::compare_transports(&state, duration_secs, poll_secs).await
+}
+
 #[tauri::command]
 pub async fn get_record(state: Shared<'_>, feed: String, index: u64) -> Result<Option<RecordDetail>, AppError> {
     api::record_detail(&state, &feed, index)

@@ -34,6 +34,8 @@ pub fn builder<R: Runtime>(b: Builder<R>) -> Builder<R> {
         commands::query_events,
         commands::get_record,
         commands::assembled,
+        commands::send_message,
+        commands::compare_transports,
         commands::export_feed,
         commands::raw_page,
         commands::raw_locate,

@@ -402,3 +402,40 @@ pub fn inspect(state: &AppState, feed: &str, seconds: usize) -> Result<Inspectio
         .collect();
     Ok(Inspection { findings, activity, type_names })
 }
+
+/// Sends `text` on the feed's open WebSocket (the engine records it as `sent`).
+pub fn send_message(state: &AppState, feed: &str, text: String) -> Result<(), AppError> {
+    if text.is_empty() {
+        return Err(AppError::field("send", "type a message to send"));
+    }
+    state.hub.send(feed, text).map_err(|e| AppError::field("send", e.to_string()))
+}
+
+/// The longest comparison the window may run.
+pub const MAX_COMPARE_SECS: f64 = 300.0;
+
+/// The Compare view: this run's demo feed over SSE, WebSocket, long polling and polling, side by
+/// side for `duration_secs` (polling every `poll_secs`), in a hub of its own so the user's feeds
+/// are untouched (see [`feedscope_core::compare`]).
+pub async fn compare_transports(
+    state: &AppState,
+    duration_secs: f64,
+    poll_secs: f64,
+) -> Result<feedscope_core::compare::CompareReport, AppError> {
+    use feedscope_core::compare;
+    if !(1.0..=MAX_COMPARE_SECS).contains(&duration_secs) {
+        return Err(AppError::field("duration", format!("between 1 and {MAX_COMPARE_SECS} seconds")));
+    }
+    if !(0.1..=60.0).contains(&poll_secs) {
+        return Err(AppError::field("interval", "between 0.1 and 60 seconds"));
+    }
+    let base = state.demo_base.as_deref().ok_or_else(|| AppError::msg("the demo server is not running"))?;
+    let feeds = compare::demo_feeds(base, std::time::Duration::from_secs_f64(poll_secs))
+        .map_err(|e| AppError::msg(e.to_string()))?;
+    let options = compare::CompareOptions {
+        duration_ms: (duration_secs * 1000.0) as u64,
+        shared_source: true,
+        ..compare::CompareOptions::default()
+    };
+    compare::run(feeds, options).await.map_err(|e| AppError::msg(e.to_string()))
+}

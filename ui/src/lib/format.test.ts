@@ -6,7 +6,8 @@ const stats = (over: Partial<FeedStats>): FeedStats => ({
   state: 'idle', reason: null, fatal: false, attempt: 0, reconnects: 0, status: null, headers: {}, url: null,
   last_event_id: '', retry_ms: null, reconnect_at: null, events: 0, comments: 0, errors: 0, bytes: 0, rate: 0,
   types: {}, last_record_at: null, browser_note: null, browser_note_at: null, retained: 0, retained_bytes: 0, evicted: 0, first_index: 0,
-  last_event_at: null, last_byte_at: null, stalled: false, alerts: 0, last_alert: null, ...over,
+  last_event_at: null, last_byte_at: null, stalled: false, alerts: 0, last_alert: null,
+  requests: 0, connections: 0, wire_bytes: 0, pings: 0, pongs: 0, unchanged: 0, sent: 0, ...over,
 });
 
 describe('badge', () => {

@@ -170,7 +170,36 @@ stalled: boolean,
 /**
  * Alert rules fired so far, and the last one (its record's sentence).
  */
-alerts: number, last_alert: string | null, };
+alerts: number, last_alert: string | null, 
+/**
+ * HTTP requests sent (every one of a polling feed, an MCP feed's handshake too) or
+ * WebSocket handshakes; a request that could not connect is not counted.
+ */
+requests: number, 
+/**
+ * TCP connections opened. SSE and WebSocket: one per request or handshake (the SSE client
+ * keeps no idle connection); polling and long polling: the real connects of the feed's
+ * keep-alive client.
+ */
+connections: number, 
+/**
+ * Bytes on the wire, an honest estimate (docs/log-format.md#counters): each request's line,
+ * headers and body; each response's status line, headers and body as received (compressed);
+ * a WebSocket's handshake and frames exactly, headers included. TLS is not counted.
+ */
+wire_bytes: number, 
+/**
+ * WebSocket pings and pongs received (each ping is answered with a pong).
+ */
+pings: number, pongs: number, 
+/**
+ * Polling: responses whose body was the same as the one before (or a 304).
+ */
+unchanged: number, 
+/**
+ * Messages the feed sent (`sent` records).
+ */
+sent: number, };
 
 export type Query = { 
 /**
@@ -196,7 +225,7 @@ events_only: boolean, };
 
 export type ExportFormat = "ndjson" | "json" | "csv" | "sse";
 
-export type Kind = "connecting" | "open" | "event" | "comment" | "retry" | "error" | "disconnected" | "closed" | "alert";
+export type Kind = "connecting" | "open" | "event" | "comment" | "retry" | "error" | "disconnected" | "closed" | "alert" | "binary" | "sent";
 
 export type RawStats = { cap_mib: number, 
 /**
@@ -382,6 +411,66 @@ answer: Assembled,
  * Answers in the retained history (one per connection that sent a delta or an end marker).
  */
 answers: number, };
+
+export type CompareReport = { 
+/**
+ * When the feeds started.
+ */
+started: string, duration_ms: number, warmup_ms: number, drain_ms: number, shared_source: boolean, transports: Array<TransportReport>, };
+
+export type TransportReport = { name: string, transport: Transport, url: string, 
+/**
+ * Events of the measured span that arrived (each counted once).
+ */
+events: number, 
+/**
+ * The span's first and last event numbers this feed was measured against (`None`: no
+ * event of the span arrived anywhere).
+ */
+first_n: number | null, last_n: number | null, 
+/**
+ * Events of the span that never arrived.
+ */
+missed: number, 
+/**
+ * Arrivals of an event of the span that had already arrived.
+ */
+duplicated: number, latency: Latency, 
+/**
+ * HTTP requests or WebSocket handshakes sent, over the whole run.
+ */
+requests: number, 
+/**
+ * TCP connections opened, over the whole run.
+ */
+connections: number, 
+/**
+ * Bytes on the wire both ways, over the whole run (the engine's estimate: request and
+ * status lines, headers, bodies, WebSocket frames).
+ */
+wire_bytes: number, 
+/**
+ * `wire_bytes` over the events published since the start that arrived.
+ */
+bytes_per_event: number | null, 
+/**
+ * Polling: answers that were the same as the one before.
+ */
+unchanged: number, 
+/**
+ * Event records that carried no `n` and `sent_at` (another message of the server).
+ */
+other: number, 
+/**
+ * Connections that ended and were made again.
+ */
+reconnects: number, 
+/**
+ * Why the feed stopped for good before the end, or the last reason it disconnected.
+ */
+problem: string | null, };
+
+export type Latency = { p50_ms: number | null, p99_ms: number | null, max_ms: number | null, mean_ms: number | null, };
 
 export type Assembled = { 
 /**

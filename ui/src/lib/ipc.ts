@@ -7,6 +7,7 @@ import type {
   AppError,
   AssembledView,
   CollectionExportDone,
+  CompareReport,
   CollectionImportDone,
   ExportDone,
   ExportFormat,
@@ -95,6 +96,10 @@ export const exportRaw = (feed: string) => invoke<RawExportDone | null>('export_
 
 /** Sends a text message on the feed's open WebSocket (it appears in the timeline as `sent`). */
 export const sendMessage = (feed: string, text: string) => invoke<void>('send_message', { feed, text });
+
+/** Runs the demo feed over SSE, WebSocket, long polling and polling side by side. */
+export const compareTransports = (durationSecs: number, pollSecs: number) =>
+  invoke<CompareReport>('compare_transports', { durationSecs, pollSecs });
 
 /** The selected feed's diagnostics and its activity over the last `seconds`. */
 export const inspectFeed = (feed: string, seconds: number) => invoke<Inspection>('inspect_feed', { feed, seconds });

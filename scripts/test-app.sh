@@ -40,5 +40,5 @@ fi
 export WEBKIT_DISABLE_COMPOSITING_MODE=1 WEBKIT_DISABLE_DMABUF_RENDERER=1
 
 # The specs (tests/e2e/NAME.spec.mjs), in order; arguments run only the ones named.
-[[ $# -gt 0 ]] || set -- app actions restart crash burst raw watch payloads
+[[ $# -gt 0 ]] || set -- app actions restart crash burst raw watch payloads transports
 node tests/e2e/run.mjs "$@"

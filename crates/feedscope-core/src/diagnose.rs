@@ -366,11 +366,13 @@ impl Diagnoser {
                 self.conn.retry_ms = Some(*ms);
                 self.on_arrival(r.ts, false);
             }
+            // A WebSocket's binary message arrives as an event does.
+            Body::Binary { .. } => self.on_arrival(r.ts, true),
             Body::Comment { .. } | Body::Error { .. } => self.on_arrival(r.ts, false),
             Body::Disconnected { reason, cause, detail, .. } => self.on_end(r.ts, *cause, reason, detail, true),
             Body::Closed { reason, cause, detail, .. } => self.on_end(r.ts, *cause, reason, detail, false),
             // Ours, not the server's.
-            Body::Alert { .. } => {}
+            Body::Alert { .. } | Body::Sent { .. } => {}
         }
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::activity::{Activity, ActivityWindow};
 use crate::alerts::{AlertRule, Alerts};
 use crate::diagnose::{Diagnoser, Finding};
-use crate::feed::ConfigError;
+use crate::feed::{ConfigError, Counts};
 #[cfg(test)]
 use crate::record::Cause;
 use crate::record::{Body, Record, Timestamp};
@@ -116,6 +116,24 @@ pub struct FeedStats {
     /// Alert rules fired so far, and the last one (its record's sentence).
     pub alerts: u64,
     pub last_alert: Option<String>,
+    /// HTTP requests sent (every one of a polling feed, an MCP feed's handshake too) or
+    /// WebSocket handshakes; a request that could not connect is not counted.
+    pub requests: u64,
+    /// TCP connections opened. SSE and WebSocket: one per request or handshake (the SSE client
+    /// keeps no idle connection); polling and long polling: the real connects of the feed's
+    /// keep-alive client.
+    pub connections: u64,
+    /// Bytes on the wire, an honest estimate (docs/log-format.md#counters): each request's line,
+    /// headers and body; each response's status line, headers and body as received (compressed);
+    /// a WebSocket's handshake and frames exactly, headers included. TLS is not counted.
+    pub wire_bytes: u64,
+    /// WebSocket pings and pongs received (each ping is answered with a pong).
+    pub pings: u64,
+    pub pongs: u64,
+    /// Polling: responses whose body was the same as the one before (or a 304).
+    pub unchanged: u64,
+    /// Messages the feed sent (`sent` records).
+    pub sent: u64,
 }
 
 /// Which records a view wants. Empty fields match everything.
@@ -173,7 +191,14 @@ impl Query {
     }
 }
 
+/// The type a `binary` record counts under and is filtered by, beside the events' types.
+pub const BINARY_TYPE: &str = "binary";
+
 impl Matcher {
+    fn type_ok(&self, event_type: &str) -> bool {
+        self.types.is_empty() || self.types.iter().any(|t| t == event_type)
+    }
+
     /// The query this matcher was compiled from.
     pub fn query(&self) -> &Query {
         &self.query
@@ -182,9 +207,8 @@ impl Matcher {
     pub fn matches(&self, r: &Record) -> bool {
         if let TextMatch::Query(q) = &self.text {
             let kind_ok = match &r.body {
-                Body::Event { event_type, .. } => {
-                    self.types.is_empty() || self.types.iter().any(|t| **t == **event_type)
-                }
+                Body::Event { event_type, .. } => self.type_ok(event_type),
+                Body::Binary { .. } => self.type_ok(BINARY_TYPE),
                 _ => !self.events_only && self.types.is_empty(),
             };
             return kind_ok && q.matches(r);
@@ -196,8 +220,15 @@ impl Matcher {
                 }
                 [data, event_type, id]
             }
+            Body::Binary { base64, .. } => {
+                if !self.type_ok(BINARY_TYPE) {
+                    return false;
+                }
+                [base64, BINARY_TYPE, ""]
+            }
             _ if self.events_only || !self.types.is_empty() => return false,
             Body::Comment { text } => [text, "", ""],
+            Body::Sent { text } => [text, "", ""],
             Body::Error { reason } => [reason, "", ""],
             Body::Alert { rule, message } => [rule, message, ""],
             Body::Disconnected { reason, detail, .. } | Body::Closed { reason, detail, .. } => [reason, detail, ""],
@@ -287,6 +318,18 @@ impl History {
         self.records.push_back(record);
         self.arrivals.push_back(self.clock.fetch_add(1, Ordering::SeqCst));
         self.evict();
+    }
+
+    /// Adds what a connection task counted besides records: requests, connections, bytes on
+    /// the wire, pings and pongs, unchanged polls.
+    pub fn add_counts(&mut self, c: &Counts) {
+        let s = &mut self.stats;
+        s.requests += c.requests;
+        s.connections += c.connections;
+        s.wire_bytes += c.wire_bytes;
+        s.pings += c.pings;
+        s.pongs += c.pongs;
+        s.unchanged += c.unchanged;
     }
 
     /// Counts body bytes received (they arrive with the records parsed from them).
@@ -382,6 +425,20 @@ impl History {
                 s.last_event_at = Some(r.ts);
                 self.waiting_since = Some(r.ts);
             }
+            Body::Binary { .. } => {
+                s.events += 1;
+                match s.types.get_mut(BINARY_TYPE) {
+                    Some(n) => *n += 1,
+                    None => {
+                        s.types.insert(BINARY_TYPE.to_owned(), 1);
+                    }
+                }
+                self.rate.add(r.ts);
+                self.activity.event(r.ts, &Arc::from(BINARY_TYPE));
+                s.last_event_at = Some(r.ts);
+                self.waiting_since = Some(r.ts);
+            }
+            Body::Sent { .. } => s.sent += 1,
             Body::Comment { .. } => s.comments += 1,
             Body::Retry { ms } => s.retry_ms = Some(*ms),
             Body::Error { .. } => s.errors += 1,

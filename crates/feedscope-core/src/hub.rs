@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use tokio::sync::Notify;
 
 use crate::alerts::AlertRule;
-use crate::feed::{self, ConfigError, Control, Emission, FeedConfig, STOPPED};
+use crate::feed::{self, ConfigError, Control, Emission, FeedConfig, Transport, STOPPED};
 use crate::history::{FeedStats, History, HistoryLimits, Matcher, Page, Query};
 use crate::raw::{self, CapError, RawLog, RawStats, Row};
 use crate::record::{Body, Cause, Record, Timestamp};
@@ -70,6 +70,13 @@ pub enum HubError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     RawCap(#[from] CapError),
+    /// [`Hub::send`] to a feed that is not a WebSocket.
+    #[error("feed {id:?} is not a WebSocket (its transport is {transport}): only a WebSocket can send messages")]
+    NotWebSocket { id: String, transport: &'static str },
+    /// [`Hub::send`] to a WebSocket feed that is not open (stopped, connecting, or waiting to
+    /// reconnect).
+    #[error("the WebSocket of feed {0:?} is not open: the message was not sent")]
+    NotOpen(String),
 }
 
 struct FeedSlot {
@@ -340,6 +347,21 @@ impl Hub {
         Ok(())
     }
 
+    /// Sends `text` as a text message on the feed's open WebSocket. It goes out in order with the
+    /// feed's other messages and shows in its timeline as a `sent` record once written.
+    pub fn send(&self, id: &str, text: String) -> Result<(), HubError> {
+        let slot = self.slot(id)?;
+        let transport = slot.config.lock().expect("feed lock").transport;
+        if transport != Transport::WebSocket {
+            return Err(HubError::NotWebSocket { id: id.to_owned(), transport: transport.as_str() });
+        }
+        let outbox = slot.running.lock().expect("feed lock").as_ref().map(|c| c.outbox.clone());
+        match outbox {
+            Some(outbox) => outbox.send(text).map_err(|_| HubError::NotOpen(id.to_owned())),
+            None => Err(HubError::NotOpen(id.to_owned())),
+        }
+    }
+
     /// Stops every feed.
     pub fn stop_all(&self) {
         for slot in self.feeds.read().expect("hub lock").values() {
@@ -375,6 +397,7 @@ impl Hub {
             let first = slot.pushed.load(Ordering::SeqCst);
             slot.raw.lock().expect("feed lock").take(raw, first, emission.records.len());
         }
+        history.add_counts(&emission.counts);
         self.append(&mut history, slot, emission.records, emission.bytes);
         drop(history);
         if done {

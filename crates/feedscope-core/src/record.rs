@@ -163,6 +163,9 @@ pub enum Cause {
     UserRestart,
     /// The user stopped the feed.
     UserStop,
+    /// The server closed the WebSocket with a close frame (the `reason` gives its code and
+    /// reason: `the server closed the WebSocket: 1001 going away: restarting`).
+    WsClose,
     /// Written before records carried a cause.
     #[default]
     Unknown,
@@ -217,6 +220,12 @@ pub enum Body {
         id: Arc<str>,
         data: String,
     },
+    /// A binary WebSocket message: `size` bytes, kept as standard base64 (with padding). `seq`
+    /// is taken from the same counter as the events' (a message is a message).
+    Binary { seq: u64, size: u64, base64: String },
+    /// A text message the feed sent: a WebSocket's `send_on_open` subscriptions after each open,
+    /// and what the user sent ([`crate::Hub::send`]).
+    Sent { text: String },
     /// A comment line (often a heartbeat), the text after the colon.
     Comment { text: String },
     /// A valid `retry:` field set the reconnection time.
@@ -248,12 +257,30 @@ pub enum Body {
 }
 
 impl Body {
+    /// The record of a binary message: its size and its bytes as base64.
+    pub fn binary(seq: u64, bytes: &[u8]) -> Body {
+        use base64::Engine as _;
+        Body::Binary { seq, size: bytes.len() as u64, base64: base64::engine::general_purpose::STANDARD.encode(bytes) }
+    }
+
+    /// The bytes of a `binary` record; `None` for other records, or when its base64 does not
+    /// decode (a hand-edited log).
+    pub fn binary_bytes(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        match self {
+            Body::Binary { base64, .. } => base64::engine::general_purpose::STANDARD.decode(base64).ok(),
+            _ => None,
+        }
+    }
+
     /// The record's `kind` as written in the log.
     pub fn kind(&self) -> Kind {
         match self {
             Body::Connecting { .. } => Kind::Connecting,
             Body::Open { .. } => Kind::Open,
             Body::Event { .. } => Kind::Event,
+            Body::Binary { .. } => Kind::Binary,
+            Body::Sent { .. } => Kind::Sent,
             Body::Comment { .. } => Kind::Comment,
             Body::Retry { .. } => Kind::Retry,
             Body::Error { .. } => Kind::Error,
@@ -278,6 +305,8 @@ pub enum Kind {
     Disconnected,
     Closed,
     Alert,
+    Binary,
+    Sent,
 }
 
 impl Kind {
@@ -292,6 +321,8 @@ impl Kind {
             Kind::Alert => "alert",
             Kind::Disconnected => "disconnected",
             Kind::Closed => "closed",
+            Kind::Binary => "binary",
+            Kind::Sent => "sent",
         }
     }
 }
@@ -313,6 +344,8 @@ impl Record {
             Body::Connecting { url, last_event_id, .. } => url.len() + last_event_id.len(),
             Body::Open { headers, .. } => headers.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
             Body::Event { data, .. } => data.len(),
+            Body::Binary { base64, .. } => base64.len(),
+            Body::Sent { text } => text.len(),
             Body::Comment { text } => text.len(),
             Body::Error { reason } => reason.len(),
             Body::Alert { rule, message } => rule.len() + message.len(),
@@ -378,6 +411,12 @@ impl Record {
                 o.str(b"\"id\":", id);
                 o.str(b"\"data\":", data);
             }
+            Body::Binary { seq, size, base64 } => {
+                o.num(b"\"seq\":", *seq);
+                o.num(b"\"size\":", *size);
+                o.str(b"\"base64\":", base64);
+            }
+            Body::Sent { text } => o.str(b"\"text\":", text),
             Body::Comment { text } => o.str(b"\"text\":", text),
             Body::Retry { ms } => o.num(b"\"ms\":", *ms),
             Body::Error { reason } => o.str(b"\"reason\":", reason),
@@ -451,6 +490,7 @@ impl Cause {
             Cause::Config => "config",
             Cause::UserRestart => "user_restart",
             Cause::UserStop => "user_stop",
+            Cause::WsClose => "ws_close",
             Cause::Unknown => "unknown",
         }
     }
@@ -700,6 +740,15 @@ mod tests {
                 detail: "too many redirects".into(),
             },
             Body::Closed { reason: "stopped".into(), cause: Cause::UserStop, fatal: false, detail: String::new() },
+            Body::binary(3, &[0, 1, 2, 0xff]),
+            Body::binary(4, &[]),
+            Body::Sent { text: "{\"op\":\"subscribe\",\"channel\":\"ticker\"}".into() },
+            Body::Disconnected {
+                reason: "the server closed the WebSocket: 1001 going away: restarting".into(),
+                cause: Cause::WsClose,
+                reconnect_in_ms: 20,
+                detail: String::new(),
+            },
             Body::Closed {
                 reason: "HTTP 404 Not Found: no such \"feed\"".into(),
                 cause: Cause::HttpStatus,
@@ -810,6 +859,7 @@ mod tests {
             Cause::Config,
             Cause::UserRestart,
             Cause::UserStop,
+            Cause::WsClose,
             Cause::Unknown,
         ];
         for c in all {
@@ -817,6 +867,48 @@ mod tests {
         }
         let stops: Vec<Cause> = all.into_iter().filter(|c| c.browser_would_stop()).collect();
         assert_eq!(stops, [Cause::ReadTimeout, Cause::HttpStatus]);
+    }
+
+    #[test]
+    fn binary_and_sent_records_have_their_own_fields() {
+        let r = Record::new(Arc::from("ws"), Timestamp(0), Body::binary(9, &[0xde, 0xad, 0xbe, 0xef, 0]));
+        assert_eq!(
+            r.to_json(),
+            r#"{"kind":"binary","feed":"ws","ts":"1970-01-01T00:00:00.000Z","seq":9,"size":5,"base64":"3q2+7wA="}"#
+        );
+        assert_eq!(r.body.binary_bytes(), Some(vec![0xde, 0xad, 0xbe, 0xef, 0]));
+        assert_eq!(r.body.kind(), Kind::Binary);
+        let bad = Body::Binary { seq: 1, size: 1, base64: "%%".into() };
+        assert_eq!(bad.binary_bytes(), None);
+        assert_eq!(Body::Sent { text: "x".into() }.binary_bytes(), None);
+        let sent = Record::new(Arc::from("ws"), Timestamp(0), Body::Sent { text: "{\"op\":\"ping\"}".into() });
+        assert_eq!(
+            sent.to_json(),
+            r#"{"kind":"sent","feed":"ws","ts":"1970-01-01T00:00:00.000Z","text":"{\"op\":\"ping\"}"}"#
+        );
+        assert_eq!(Record::from_json(&sent.to_json()).unwrap(), sent);
+        let unknown_field =
+            r#"{"kind":"binary","feed":"ws","ts":"1970-01-01T00:00:00.000Z","seq":1,"size":0,"base64":"","hex":""}"#;
+        assert!(Record::from_json(unknown_field).is_err(), "unknown fields are refused");
+    }
+
+    /// The example of docs/log-format.md as written before the transports existed: it still reads,
+    /// and writes back byte for byte.
+    #[test]
+    fn logs_written_before_transports_read_and_write_back_the_same() {
+        let log = r#"{"kind":"connecting","feed":"demo","ts":"2026-11-26T04:33:09.101Z","attempt":1,"url":"http://127.0.0.1:8080/events","last_event_id":""}
+{"kind":"open","feed":"demo","ts":"2026-11-26T04:33:09.104Z","status":200,"version":"HTTP/1.1","headers":{"cache-control":"no-cache","content-type":"text/event-stream"}}
+{"kind":"retry","feed":"demo","ts":"2026-11-26T04:33:09.104Z","ms":2000}
+{"kind":"comment","feed":"demo","ts":"2026-11-26T04:33:09.104Z","text":" feedscope demo"}
+{"kind":"event","feed":"demo","ts":"2026-11-26T04:33:09.350Z","seq":1,"type":"tick","id":"1","data":"1"}
+{"kind":"event","feed":"demo","ts":"2026-11-26T04:33:09.600Z","seq":2,"type":"chat","id":"2","data":"hello\nworld"}
+{"kind":"disconnected","feed":"demo","ts":"2026-11-26T04:33:12.000Z","reason":"the server ended the stream","cause":"end_of_stream","reconnect_in_ms":2000}
+{"kind":"connecting","feed":"demo","ts":"2026-11-26T04:33:14.000Z","attempt":2,"url":"http://127.0.0.1:8080/events","last_event_id":"2"}
+{"kind":"closed","feed":"demo","ts":"2026-11-26T04:33:15.000Z","reason":"stopped by the user","cause":"user_stop","fatal":false}"#;
+        for line in log.lines() {
+            let r = Record::from_json(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(r.to_json(), line);
+        }
     }
 
     #[test]

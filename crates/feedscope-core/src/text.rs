@@ -77,6 +77,10 @@ pub fn summary(body: &Body) -> String {
             }
             s
         }
+        Body::Open { status: 101, headers, .. } => {
+            let upgrade = headers.get("upgrade").map(String::as_str).unwrap_or("websocket");
+            format!("open: HTTP 101 Switching Protocols ({upgrade})")
+        }
         Body::Open { status, headers, .. } => {
             let ct = headers.get("content-type").map(String::as_str).unwrap_or("");
             format!("open: HTTP {status} {ct}")
@@ -90,9 +94,38 @@ pub fn summary(body: &Body) -> String {
             format!("{}: {reason}", if *fatal { "failed" } else { "closed" })
         }
         Body::Event { data, .. } => data.clone(),
+        Body::Binary { size, .. } => {
+            let bytes = body.binary_bytes().unwrap_or_default();
+            let mut s = format!("binary: {size} byte{}", if *size == 1 { "" } else { "s" });
+            if !bytes.is_empty() {
+                s.push(' ');
+                s.push_str(&hex_preview(&bytes, BINARY_PREVIEW_BYTES));
+            }
+            s
+        }
+        Body::Sent { text } => format!("sent: {text}"),
         Body::Comment { text } => format!(":{text}"),
         Body::Alert { rule, message } => format!("alert: {rule}: {message}"),
     }
+}
+
+/// Bytes of a binary message its summary shows in hex.
+pub const BINARY_PREVIEW_BYTES: usize = 16;
+
+/// The first `max` bytes of `bytes` in hex, two digits each and a space between, then `…` when
+/// there are more: `de ad be ef …`.
+pub fn hex_preview(bytes: &[u8], max: usize) -> String {
+    let mut s = String::with_capacity(bytes.len().min(max) * 3 + 4);
+    for (i, b) in bytes.iter().take(max).enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        let _ = write!(s, "{b:02x}");
+    }
+    if bytes.len() > max {
+        s.push_str(" …");
+    }
+    s
 }
 
 /// A duration for people: `850 ms` below a second, else seconds with one decimal (`2.0 s`).
@@ -241,5 +274,30 @@ mod tests {
             "a\nb"
         );
         assert_eq!(s(Body::Comment { text: " hb".into() }), ": hb");
+    }
+
+    #[test]
+    fn websocket_records_read_as_sentences() {
+        let s = |b: Body| summary(&b);
+        assert_eq!(s(Body::binary(1, &[0xde, 0xad, 0xbe, 0xef, 0])), "binary: 5 bytes de ad be ef 00");
+        assert_eq!(s(Body::binary(1, &[7])), "binary: 1 byte 07");
+        assert_eq!(s(Body::binary(1, &[])), "binary: 0 bytes");
+        let long: Vec<u8> = (0..40).collect();
+        assert_eq!(s(Body::binary(1, &long)), "binary: 40 bytes 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f …");
+        assert_eq!(s(Body::Sent { text: "{\"op\":\"sub\"}".into() }), "sent: {\"op\":\"sub\"}");
+        let headers = BTreeMap::from([("upgrade".to_string(), "websocket".to_string())]);
+        assert_eq!(
+            s(Body::Open { status: 101, version: "HTTP/1.1".into(), headers }),
+            "open: HTTP 101 Switching Protocols (websocket)"
+        );
+        assert_eq!(
+            s(Body::Disconnected {
+                reason: "the server closed the WebSocket: 1001 going away: bye".into(),
+                cause: Cause::WsClose,
+                reconnect_in_ms: 20,
+                detail: String::new(),
+            }),
+            "disconnected: the server closed the WebSocket: 1001 going away: bye; reconnecting in 20 ms"
+        );
     }
 }

@@ -346,7 +346,9 @@ async fn forward(subscription: Subscription, mut sender: CallbackSender, cancel:
             | Body::Open { .. }
             | Body::Retry { .. }
             | Body::Error { .. }
-            | Body::Alert { .. } => (None, false),
+            | Body::Alert { .. }
+            | Body::Binary { .. }
+            | Body::Sent { .. } => (None, false),
         };
         if let Some(message) = message {
             tokio::select! {

@@ -248,6 +248,9 @@ pub enum ConfigError {
     Column { index: usize, reason: String },
     #[error("{0}")]
     Mcp(String),
+    /// A setting that does not fit the feed's transport, or a transport setting that is wrong.
+    #[error("{reason}")]
+    Transport { field: &'static str, reason: String },
 }
 
 impl ConfigError {
@@ -265,6 +268,7 @@ impl ConfigError {
             ConfigError::Alert { .. } => "alerts",
             ConfigError::Column { .. } => "columns",
             ConfigError::Mcp(_) => "mcp",
+            ConfigError::Transport { field, .. } => field,
         }
     }
 }
@@ -273,6 +277,10 @@ impl FeedConfig {
     /// The shortest read timeout a person may set ([`FeedConfig::validate_user_settings`]):
     /// servers send a heartbeat every ~15 s, and a shorter timeout would drop healthy feeds.
     pub const MIN_READ_TIMEOUT_MS: u64 = 1000;
+    /// The shortest polling interval a person may set ([`FeedConfig::validate_user_settings`]).
+    pub const MIN_POLL_INTERVAL_MS: u64 = 250;
+    /// The shortest polling interval the engine runs (tests go below a person's minimum).
+    pub const MIN_ENGINE_POLL_INTERVAL_MS: u64 = 10;
 
     /// A default config for `url`.
     pub fn new(url: impl Into<String>) -> Self {
@@ -320,7 +328,65 @@ impl FeedConfig {
             crate::query::Field::parse(column).map_err(|e| ConfigError::Column { index: i + 1, reason: e.message })?;
         }
         self.validate_mcp()?;
+        self.validate_transport()?;
         Ok(parsed)
+    }
+
+    /// The settings of the feed's transport (docs/log-format.md#transports).
+    fn validate_transport(&self) -> Result<(), ConfigError> {
+        let bad = |field: &'static str, reason: String| Err(ConfigError::Transport { field, reason });
+        let transport = self.transport;
+        if transport != Transport::Sse && self.mcp {
+            return bad(
+                "mcp",
+                format!(
+                    "MCP runs over Server-Sent Events: turn MCP off or use the sse transport, not {}",
+                    transport.as_str()
+                ),
+            );
+        }
+        if transport == Transport::WebSocket {
+            if !self.method.trim().eq_ignore_ascii_case("GET") {
+                return bad(
+                    "method",
+                    format!(
+                        "a WebSocket opens with GET, not {}: send messages with send_on_open instead",
+                        self.method.trim()
+                    ),
+                );
+            }
+            if self.body.is_some() {
+                return bad(
+                    "body",
+                    "a WebSocket handshake has no body: put the messages to send in send_on_open".into(),
+                );
+            }
+        }
+        for (field, path) in [("type_path", &self.type_path), ("cursor_from", &self.cursor_from)] {
+            if !path.trim().is_empty() {
+                if let Err(e) = crate::json_path::JsonPath::parse(path.trim()) {
+                    return bad(field, format!("{field} {:?}: {e}", path.trim()));
+                }
+            }
+        }
+        if transport == Transport::LongPoll
+            && !self.cursor_from.trim().is_empty()
+            && self.cursor_param.trim().is_empty()
+            && self.cursor_header.trim().is_empty()
+        {
+            return bad(
+                "cursor_param",
+                "a cursor needs somewhere to go: set cursor_param (a query parameter) or cursor_header".into(),
+            );
+        }
+        let header = self.cursor_header.trim();
+        if !header.is_empty() && reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            return bad("cursor_header", format!("invalid header name {header:?} for the cursor"));
+        }
+        if transport == Transport::Poll && self.poll_interval_ms < Self::MIN_ENGINE_POLL_INTERVAL_MS {
+            return Err(ConfigError::TooSmall { field: "poll_interval_ms", min: Self::MIN_ENGINE_POLL_INTERVAL_MS });
+        }
+        Ok(())
     }
 
     /// An MCP feed POSTs its body (a JSON-RPC message) or, without one, listens with a GET: the
@@ -366,6 +432,9 @@ impl FeedConfig {
         let url = self.validate()?;
         if self.read_timeout_ms != 0 && self.read_timeout_ms < Self::MIN_READ_TIMEOUT_MS {
             return Err(ConfigError::ReadTimeout { min: Self::MIN_READ_TIMEOUT_MS });
+        }
+        if self.transport == Transport::Poll && self.poll_interval_ms < Self::MIN_POLL_INTERVAL_MS {
+            return Err(ConfigError::TooSmall { field: "poll_interval_ms", min: Self::MIN_POLL_INTERVAL_MS });
         }
         Ok(url)
     }
@@ -519,6 +588,56 @@ mod tests {
         let base = FeedConfig::new("http://example.test/mcp");
         assert!(base.connects_like(&FeedConfig { jsonrpc: true, ..base.clone() }));
         assert!(!base.connects_like(&FeedConfig { mcp: true, ..base.clone() }));
+    }
+
+    #[test]
+    fn transport_settings_are_checked_and_name_their_field() {
+        let with = |transport: Transport, f: fn(&mut FeedConfig)| {
+            let mut c = FeedConfig { transport, ..FeedConfig::new("http://example.test/x") };
+            f(&mut c);
+            c.validate().map(|_| ()).map_err(|e| (e.field(), e.to_string()))
+        };
+        use Transport::{LongPoll, Poll, Sse, WebSocket};
+        assert_eq!(with(WebSocket, |c| c.url = "wss://example.test/ws".into()), Ok(()));
+        assert_eq!(with(WebSocket, |c| c.url = "ws://example.test/ws".into()), Ok(()));
+        assert_eq!(with(Sse, |c| c.url = "ws://example.test/ws".into()).unwrap_err().0, "url");
+        assert_eq!(with(LongPoll, |c| c.url = "wss://example.test/ws".into()).unwrap_err().0, "url");
+        assert_eq!(
+            with(WebSocket, |c| c.method = "POST".into()),
+            Err(("method", "a WebSocket opens with GET, not POST: send messages with send_on_open instead".into()))
+        );
+        assert_eq!(with(WebSocket, |c| c.body = Some("{}".into())).unwrap_err().0, "body");
+        assert_eq!(
+            with(WebSocket, |c| (c.mcp, c.method) = (true, "GET".into())).unwrap_err().0,
+            "mcp",
+            "MCP is an SSE feed"
+        );
+        assert_eq!(with(LongPoll, |c| c.body = Some("{}".into())), Ok(()), "long polling may POST a body");
+        assert_eq!(with(Poll, |c| c.type_path = "a[".into()).unwrap_err().0, "type_path");
+        assert_eq!(with(Poll, |c| c.type_path = "event.type".into()), Ok(()));
+        assert_eq!(
+            with(LongPoll, |c| c.cursor_from = "next".into()),
+            Err((
+                "cursor_param",
+                "a cursor needs somewhere to go: set cursor_param (a query parameter) or cursor_header".into()
+            ))
+        );
+        assert_eq!(with(LongPoll, |c| (c.cursor_from, c.cursor_param) = ("next".into(), "since".into())), Ok(()));
+        assert_eq!(
+            with(LongPoll, |c| (c.cursor_from, c.cursor_header) = ("next".into(), "bad header".into())).unwrap_err().0,
+            "cursor_header"
+        );
+        assert_eq!(with(Poll, |c| c.poll_interval_ms = 5).unwrap_err().0, "poll_interval_ms");
+        assert_eq!(with(Sse, |c| c.poll_interval_ms = 5), Ok(()), "only a polling feed polls");
+        let fast = FeedConfig { transport: Poll, poll_interval_ms: 100, ..FeedConfig::new("http://example.test/x") };
+        assert!(fast.validate().is_ok());
+        assert_eq!(fast.validate_user_settings().unwrap_err().field(), "poll_interval_ms");
+        let c: FeedConfig = serde_json::from_str(r#"{"url":"ws://x.test/","transport":"websocket"}"#).unwrap();
+        assert_eq!(c.transport, WebSocket);
+        let c: FeedConfig = serde_json::from_str(r#"{"url":"http://x.test/","transport":"long-poll"}"#).unwrap();
+        assert_eq!((c.transport, c.poll_interval_ms), (LongPoll, 5000));
+        assert_eq!("ws".parse::<Transport>(), Ok(WebSocket));
+        assert!("carrier-pigeon".parse::<Transport>().is_err());
     }
 
     #[test]

@@ -50,6 +50,18 @@ pub enum Ending {
     /// The MCP session of an `mcp` feed: its handshake failed, it expired, or the server has no
     /// stream to offer (see docs/mcp.md).
     Mcp(McpEnding),
+    /// The server closed the WebSocket with a close frame: its code (1005 when the frame had
+    /// none) and reason.
+    WsClose { code: u16, reason: String },
+    /// The server answered the WebSocket handshake with a status other than 101; `excerpt` as
+    /// for [`Ending::Status`].
+    WsRefused { code: u16, excerpt: Option<String> },
+    /// The server's answer to the WebSocket handshake was not a valid one (no upgrade, a wrong
+    /// `Sec-WebSocket-Accept`, not HTTP at all); `chain` says what was wrong.
+    WsBadHandshake { chain: String },
+    /// A browser-mode WebSocket ended: a browser's WebSocket never reconnects by itself, so the
+    /// feed closes on what would otherwise have been a reconnection.
+    NoReconnect(Box<Ending>),
 }
 
 /// The requests of an MCP feed, for its endings.
@@ -200,6 +212,10 @@ pub enum Loss {
     /// The connection closed in the middle of the response (a body shorter than announced, a
     /// chunked body without its last chunk).
     CutShort,
+    /// A WebSocket's connection ended without a close frame (what a browser reports as 1006).
+    NoCloseFrame,
+    /// The server broke the WebSocket protocol (a bad frame, text that is not UTF-8).
+    Protocol,
     Other,
 }
 
@@ -219,6 +235,10 @@ impl Ending {
             Ending::UserStop => Cause::UserStop,
             Ending::Config(_) | Ending::Client { .. } => Cause::Config,
             Ending::Mcp(m) => m.cause(),
+            Ending::WsClose { .. } => Cause::WsClose,
+            Ending::WsRefused { .. } => Cause::HttpStatus,
+            Ending::WsBadHandshake { .. } => Cause::Network,
+            Ending::NoReconnect(inner) => inner.cause(),
         }
     }
 
@@ -252,6 +272,8 @@ impl Ending {
             Ending::Lost { kind, .. } => match kind {
                 Loss::Reset => "connection lost: reset".into(),
                 Loss::CutShort => "connection lost: the response was cut short".into(),
+                Loss::NoCloseFrame => "connection lost: the WebSocket ended without a close frame (1006)".into(),
+                Loss::Protocol => "connection lost: the server broke the WebSocket protocol".into(),
                 Loss::Other => "connection lost".into(),
             },
             Ending::EndOfStream => "the server ended the stream".into(),
@@ -266,6 +288,30 @@ impl Ending {
             Ending::Config(e) => e.to_string(),
             Ending::Client { .. } => "cannot build the HTTP client".into(),
             Ending::Mcp(m) => m.reason(),
+            Ending::WsClose { code, reason } => {
+                let mut s = format!("the server closed the WebSocket: {code}");
+                if let Some(name) = close_code_name(*code) {
+                    s.push(' ');
+                    s.push_str(name);
+                }
+                if !reason.is_empty() {
+                    s.push_str(": ");
+                    s.push_str(&text::one_line(reason, EXCERPT_CHARS));
+                }
+                s
+            }
+            Ending::WsRefused { code, excerpt } => {
+                let mut s = format!("the WebSocket handshake was refused: {}", status_line(*code));
+                if let Some(t) = excerpt {
+                    s.push_str(": ");
+                    s.push_str(&text::one_line(t, EXCERPT_CHARS));
+                }
+                s
+            }
+            Ending::WsBadHandshake { .. } => "the server's answer is not a WebSocket handshake".into(),
+            Ending::NoReconnect(inner) => {
+                format!("{}; a browser's WebSocket does not reconnect by itself", inner.reason())
+            }
         }
     }
 
@@ -276,10 +322,17 @@ impl Ending {
             Ending::ConnectFailed { chain, .. }
             | Ending::Redirect { chain }
             | Ending::Lost { chain, .. }
-            | Ending::Client { chain } => chain.clone(),
+            | Ending::Client { chain }
+            | Ending::WsBadHandshake { chain } => chain.clone(),
             Ending::EndInsideEvent { partial } => partial.clone(),
-            Ending::Status { excerpt: Some(t), .. } if t.chars().count() > EXCERPT_CHARS => t.clone(),
+            Ending::Status { excerpt: Some(t), .. } | Ending::WsRefused { excerpt: Some(t), .. }
+                if t.chars().count() > EXCERPT_CHARS =>
+            {
+                t.clone()
+            }
+            Ending::WsClose { reason, .. } if reason.chars().count() > EXCERPT_CHARS => reason.clone(),
             Ending::Mcp(m) => m.detail(),
+            Ending::NoReconnect(inner) => inner.detail(),
             _ => String::new(),
         }
     }
@@ -287,7 +340,13 @@ impl Ending {
     /// Whether a feed that closes here closed on a failure (`fatal`): every ending but a user's
     /// stop, a server's 204, and an MCP server's 202 to a notification.
     pub fn is_failure(&self) -> bool {
-        !matches!(self, Ending::UserStop | Ending::NoContent | Ending::Mcp(McpEnding::Accepted))
+        match self {
+            Ending::UserStop | Ending::NoContent | Ending::Mcp(McpEnding::Accepted) => false,
+            // A normal closure: the server meant to end the conversation.
+            Ending::WsClose { code, .. } => *code != 1000,
+            Ending::NoReconnect(inner) => inner.is_failure(),
+            _ => true,
+        }
     }
 
     /// The `disconnected` record of this ending, with the reconnection delay scheduled.
@@ -320,6 +379,50 @@ impl Ending {
     /// The response body broke off.
     pub(super) fn body_failed(e: &reqwest::Error) -> Ending {
         Ending::Lost { kind: loss(e), chain: error_chain(e) }
+    }
+}
+
+/// The name of a WebSocket close code (RFC 6455 section 7.4.1 and the IANA registry), in the
+/// words a person reads; `None` for the codes applications choose (3000 and up).
+pub fn close_code_name(code: u16) -> Option<&'static str> {
+    Some(match code {
+        1000 => "normal closure",
+        1001 => "going away",
+        1002 => "protocol error",
+        1003 => "unsupported data",
+        1005 => "no status code",
+        1006 => "abnormal closure",
+        1007 => "invalid payload data",
+        1008 => "policy violation",
+        1009 => "message too big",
+        1010 => "mandatory extension",
+        1011 => "internal error",
+        1012 => "service restart",
+        1013 => "try again later",
+        1014 => "bad gateway",
+        1015 => "TLS handshake failure",
+        _ => return None,
+    })
+}
+
+/// A connection the engine opened itself (a WebSocket's) that could not be made: from the I/O
+/// error of the connect (or the TLS handshake, `tls`).
+pub(super) fn io_connect_failed(e: &io::Error, host: &str, port: u16, tls: bool) -> Ending {
+    let kind = match e.kind() {
+        io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
+        io::ErrorKind::TimedOut => ConnectFailure::Timeout,
+        _ if tls => ConnectFailure::Tls,
+        _ => ConnectFailure::Other,
+    };
+    Ending::ConnectFailed { host: host.to_owned(), port, kind, chain: error_chain(e) }
+}
+
+/// How a connection the engine reads itself broke, from the I/O error.
+pub(super) fn io_loss(e: &io::Error) -> Loss {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => Loss::Reset,
+        io::ErrorKind::UnexpectedEof => Loss::NoCloseFrame,
+        _ => Loss::Other,
     }
 }
 
@@ -625,6 +728,67 @@ mod tests {
         assert_eq!(e.detail(), long, "the detail keeps what the reason cut");
         let e = mcp(McpEnding::Refused { code: Some(1), message: long.clone() });
         assert_eq!(e.detail(), long);
+    }
+
+    #[test]
+    fn websocket_endings_name_the_close_code_and_a_browser_mode_close() {
+        let close = |code, reason: &str| Ending::WsClose { code, reason: reason.into() };
+        let table: Vec<(Ending, Cause, &str, bool)> = vec![
+            (close(1001, "restarting"), Cause::WsClose, "the server closed the WebSocket: 1001 going away: restarting", true),
+            (close(1000, ""), Cause::WsClose, "the server closed the WebSocket: 1000 normal closure", false),
+            (close(4000, "bye"), Cause::WsClose, "the server closed the WebSocket: 4000: bye", true),
+            (close(1005, ""), Cause::WsClose, "the server closed the WebSocket: 1005 no status code", true),
+            (
+                Ending::WsRefused { code: 403, excerpt: Some("no token".into()) },
+                Cause::HttpStatus,
+                "the WebSocket handshake was refused: HTTP 403 Forbidden: no token",
+                true,
+            ),
+            (
+                Ending::WsBadHandshake { chain: "missing Sec-WebSocket-Accept".into() },
+                Cause::Network,
+                "the server's answer is not a WebSocket handshake",
+                true,
+            ),
+            (
+                Ending::Lost { kind: Loss::NoCloseFrame, chain: String::new() },
+                Cause::Network,
+                "connection lost: the WebSocket ended without a close frame (1006)",
+                true,
+            ),
+            (
+                Ending::Lost { kind: Loss::Protocol, chain: String::new() },
+                Cause::Network,
+                "connection lost: the server broke the WebSocket protocol",
+                true,
+            ),
+            (
+                Ending::NoReconnect(Box::new(close(1000, "done"))),
+                Cause::WsClose,
+                "the server closed the WebSocket: 1000 normal closure: done; a browser's WebSocket does not reconnect by itself",
+                false,
+            ),
+            (
+                Ending::NoReconnect(Box::new(close(1011, ""))),
+                Cause::WsClose,
+                "the server closed the WebSocket: 1011 internal error; a browser's WebSocket does not reconnect by itself",
+                true,
+            ),
+        ];
+        for (ending, cause, reason, failure) in table {
+            assert_eq!(
+                (ending.cause(), ending.reason(), ending.is_failure()),
+                (cause, reason.into(), failure),
+                "{ending:?}"
+            );
+        }
+        let wrapped = Ending::NoReconnect(Box::new(Ending::WsBadHandshake { chain: "why".into() }));
+        assert_eq!(wrapped.detail(), "why", "the wrapper keeps the detail");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(io_connect_failed(&refused, "h", 1, false).reason(), "connection refused by h:1");
+        let tls = std::io::Error::new(std::io::ErrorKind::InvalidData, "bad certificate");
+        assert_eq!(io_connect_failed(&tls, "h", 443, true).reason(), "TLS handshake with h:443 failed");
+        assert_eq!(io_loss(&std::io::Error::from(std::io::ErrorKind::ConnectionReset)), Loss::Reset);
     }
 
     #[test]

@@ -2,12 +2,18 @@
 //! (or, in `persistent` mode, the way a monitoring tool should), as a stream of [`Record`]s.
 //! An `mcp` feed is a client of MCP's Streamable HTTP transport besides: each connection first
 //! initializes a session unless one is kept (docs/mcp.md).
+//!
+//! That is the `sse` transport, here; the others give the same records: a WebSocket
+//! (`ws.rs`), long polling and polling (`poll.rs`). [`run`] picks one by `config.transport`.
 
 mod config;
 mod decode;
 mod ending;
+mod net;
 mod policy;
+mod poll;
 mod response;
+mod ws;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +29,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ConfigError, FeedConfig, Header, Mode, Transport};
-pub use ending::{error_chain, ConnectFailure, Ending, Loss, McpEnding, McpStep, STOPPED};
+pub use ending::{close_code_name, error_chain, ConnectFailure, Ending, Loss, McpEnding, McpStep, STOPPED};
 pub use policy::Backoff;
 pub use response::{classify, classify_mcp, is_event_stream, is_json, is_retryable, SessionSent, Verdict};
 
@@ -96,11 +102,39 @@ pub mod mcp {
 #[derive(Debug, Default)]
 pub struct Emission {
     pub records: Vec<Record>,
-    /// Response body bytes received since the previous emission.
+    /// Response body bytes received since the previous emission (a WebSocket: the payload of
+    /// its data messages).
     pub bytes: u64,
     /// For the raw view: the request about to be sent, a response, or the read of the body the
     /// records were parsed from (after content decoding) with where each came from.
     pub raw: Option<Raw>,
+    /// What happened on the wire since the previous emission, besides records.
+    pub counts: Counts,
+}
+
+/// What a connection task counts besides its records, as increments since its last emission
+/// (the [`crate::FeedStats`] fields of the same names add them up).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// HTTP requests sent, or WebSocket handshakes.
+    pub requests: u64,
+    /// TCP connections opened.
+    pub connections: u64,
+    /// Bytes on the wire (estimated for HTTP, exact for a WebSocket; see [`crate::FeedStats`]).
+    pub wire_bytes: u64,
+    /// WebSocket pings received.
+    pub pings: u64,
+    /// WebSocket pongs received.
+    pub pongs: u64,
+    /// Polling responses whose body had not changed.
+    pub unchanged: u64,
+}
+
+impl Emission {
+    /// An emission of counts alone.
+    fn counted(counts: Counts) -> Emission {
+        Emission { counts, ..Emission::default() }
+    }
 }
 
 impl Emission {
@@ -128,18 +162,75 @@ pub struct Control {
     pub cancel: CancellationToken,
     /// Drops the current connection and reconnects immediately.
     pub restart: Arc<Notify>,
+    /// Text messages for the feed's WebSocket, while one is open.
+    pub outbox: Outbox,
+}
+
+/// Where text messages for a feed's open WebSocket wait to be sent ([`crate::Hub::send`]).
+/// Open only while the WebSocket is: a message is either sent on it (and recorded as `sent`),
+/// or refused here, or (when the connection ends just after taking it) reported by an `error`
+/// record that says it was not sent.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox(Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>>);
+
+impl Outbox {
+    /// Queues `text` for the open WebSocket; gives it back when none is open.
+    pub fn send(&self, text: String) -> Result<(), String> {
+        let open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match open.as_ref() {
+            Some(tx) => tx.send(text).map_err(|e| e.0),
+            None => Err(text),
+        }
+    }
+
+    /// Whether a WebSocket is open to take messages.
+    pub fn is_open(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// Opens the outbox for a new connection: what is sent from now on comes out of the receiver.
+    fn open(&self) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        rx
+    }
+
+    /// Refuses messages from now on (the connection ended).
+    fn close(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 /// Runs a feed until it closes (a fatal response, a 204, or `control.cancel`). Event `seq`
 /// numbers continue from `seq`, which is shared so that a restarted feed never reuses one.
 /// The last record emitted is always `closed`; an MCP feed then ends its session with a DELETE
 /// that goes out on its own (the feed is closed already, whatever the server does with it).
-pub async fn run(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, control: Control, mut sink: impl Sink) {
-    let closed = |ending: Ending| Emission {
-        records: vec![Record::new(feed.clone(), Timestamp::now(), ending.closed())],
-        bytes: 0,
-        raw: None,
-    };
+pub async fn run(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, control: Control, sink: impl Sink) {
+    match config.transport {
+        Transport::Sse => run_sse(feed, config, seq, control, sink).await,
+        Transport::WebSocket => ws::run(feed, config, seq, control, sink).await,
+        Transport::LongPoll | Transport::Poll => poll::run(feed, config, seq, control, sink).await,
+    }
+}
+
+/// The `closed` emission of `ending`, the last of every run.
+fn closed_emission(feed: &Arc<str>, ending: &Ending) -> Emission {
+    Emission { records: vec![Record::new(feed.clone(), Timestamp::now(), ending.closed())], ..Emission::default() }
+}
+
+/// The records of `bodies`, all at one time, and the bytes they came from.
+fn emission_of(feed: &Arc<str>, bodies: Vec<Body>, bytes: u64) -> Emission {
+    let ts = Timestamp::now();
+    Emission {
+        records: bodies.into_iter().map(|b| Record::new(feed.clone(), ts, b)).collect(),
+        bytes,
+        ..Emission::default()
+    }
+}
+
+/// The `sse` transport: [`run`] for Server-Sent Events (and MCP's Streamable HTTP).
+async fn run_sse(feed: Arc<str>, config: FeedConfig, seq: Arc<AtomicU64>, control: Control, mut sink: impl Sink) {
+    let closed = |ending: Ending| closed_emission(&feed, &ending);
     let client = match config.validate().map_err(Ending::Config).and_then(|_| build_client(&config)) {
         Ok(c) => c,
         Err(ending) => {
@@ -256,12 +347,7 @@ impl Connection {
     }
 
     fn emission(&self, bodies: Vec<Body>, bytes: u64) -> Emission {
-        let ts = Timestamp::now();
-        Emission {
-            records: bodies.into_iter().map(|b| Record::new(self.feed.clone(), ts, b)).collect(),
-            bytes,
-            raw: None,
-        }
+        emission_of(&self.feed, bodies, bytes)
     }
 
     fn read_timeout(&self) -> Option<Duration> {
@@ -369,6 +455,10 @@ impl Connection {
             });
         }
         sink.emit(self.emission(records, 0).with_raw(raw));
+        let request_bytes =
+            net::request_size(req.method.as_str(), req.url, &req.headers, req.body.as_deref().map(str::len));
+        // The client keeps no idle connection: each request that gets through opens its own.
+        let sent_counts = Counts { requests: 1, connections: 1, wire_bytes: request_bytes, ..Counts::default() };
         let mut request = self.client.request(req.method, req.url).headers(req.headers);
         if let Some(body) = req.body {
             request = request.body(body);
@@ -379,12 +469,26 @@ impl Connection {
         };
         let resp = match sent {
             Some(Ok(resp)) => resp,
-            Some(Err(e)) => return Err(Outcome::reconnect(Ending::request_failed(&e, req.url))),
-            None => return Err(Outcome::reconnect(Ending::NoResponse { timeout_ms: self.config.read_timeout_ms })),
+            Some(Err(e)) => {
+                let ending = Ending::request_failed(&e, req.url);
+                if !matches!(ending, Ending::ConnectFailed { .. }) {
+                    sink.emit(Emission::counted(sent_counts));
+                }
+                return Err(Outcome::reconnect(ending));
+            }
+            None => {
+                sink.emit(Emission::counted(sent_counts));
+                return Err(Outcome::reconnect(Ending::NoResponse { timeout_ms: self.config.read_timeout_ms }));
+            }
         };
-        sink.emit(Emission::default().with_raw(Raw::Response(RawResponse {
+        let status = resp.status().as_u16();
+        let counts = Counts {
+            wire_bytes: sent_counts.wire_bytes + net::response_head_size(status, resp.headers()),
+            ..sent_counts
+        };
+        sink.emit(Emission::counted(counts).with_raw(Raw::Response(RawResponse {
             ts: Timestamp::now(),
-            status: resp.status().as_u16(),
+            status,
             version: decode::http_version(resp.version()).to_owned(),
             headers: crate::raw::header_list(resp.headers()),
         })));
@@ -488,6 +592,7 @@ impl Connection {
                     };
                     // The body's bytes as they came over the network, before decoding.
                     emission.bytes = chunk.len() as u64;
+                    emission.counts.wire_bytes = chunk.len() as u64;
                     sink.emit(emission);
                     // Backpressure: read on only when the subscribers have room. Time spent here
                     // is the consumer's, so the read timeout does not run meanwhile.
@@ -624,6 +729,7 @@ impl Connection {
             let mut emission =
                 if sse { ingest(&mut parser, &self.feed, &self.seq, &mut self.backoff, body) } else { json.push(body) };
             emission.bytes = chunk.len() as u64;
+            emission.counts.wire_bytes = chunk.len() as u64;
             let reply = emission.records.iter().find_map(initialize_reply);
             sink.emit(emission);
             if let Some(reply) = reply {
@@ -790,7 +896,12 @@ fn ingest(
         records.push(Record::new(feed.clone(), ts, body));
     });
     let bytes = chunk.len() as u64;
-    Emission { records, bytes, raw: Some(Raw::Chunk(RawChunk { offset, bytes: chunk, spans })) }
+    Emission {
+        records,
+        bytes,
+        raw: Some(Raw::Chunk(RawChunk { offset, bytes: chunk, spans })),
+        counts: Counts::default(),
+    }
 }
 
 /// The start of a refused response's body, on one line: at most [`EXCERPT_BYTES`] bytes, read

@@ -73,6 +73,18 @@ pub enum Code {
 }
 
 impl Code {
+    /// Whether the rule means anything for a feed of `transport`. The codes are a browser's
+    /// `EventSource` rules: a WebSocket keeps those about reaching the server, its status and its
+    /// silences; polling and long polling (many short responses by design) keep only reaching it.
+    pub fn applies_to(self, transport: crate::Transport) -> bool {
+        use crate::Transport;
+        match transport {
+            Transport::Sse => true,
+            Transport::WebSocket => matches!(self, Code::Status | Code::Unreachable | Code::Buffering | Code::Idle),
+            Transport::LongPoll | Transport::Poll => matches!(self, Code::Unreachable),
+        }
+    }
+
     /// Every code, in the order findings are listed.
     pub const ALL: [Code; 15] = [
         Code::Status,
@@ -1071,5 +1083,14 @@ mod tests {
         s.records.iter().for_each(|r| d.observe(r));
         assert!(d.plain_shorts.recent.len() <= LOOP_COUNT);
         assert_eq!(d.seen(), Seen { requests: 10_000, opened: 10_000, events: 10_000 });
+    }
+
+    #[test]
+    fn eventsource_rules_apply_by_transport() {
+        use crate::Transport;
+        assert!(Code::ALL.iter().all(|c| c.applies_to(Transport::Sse)));
+        let ws: Vec<Code> = Code::ALL.into_iter().filter(|c| c.applies_to(Transport::WebSocket)).collect();
+        assert_eq!(ws, [Code::Status, Code::Unreachable, Code::Buffering, Code::Idle]);
+        assert!(!Code::NoId.applies_to(Transport::Poll) && Code::Unreachable.applies_to(Transport::LongPoll));
     }
 }

@@ -393,8 +393,11 @@ pub const MAX_ACTIVITY_SECONDS: usize = feedscope_core::activity::Activity::SECO
 
 pub fn inspect(state: &AppState, feed: &str, seconds: usize) -> Result<Inspection, AppError> {
     let now = feedscope_core::Timestamp::now();
-    let (findings, activity) =
+    let transport = state.hub.info(feed)?.config.transport;
+    let (mut findings, activity) =
         state.hub.with_history(feed, |h| (h.findings(now), h.activity(now, seconds.min(MAX_ACTIVITY_SECONDS))))?;
+    // The EventSource rules that mean nothing for this feed's transport are left out.
+    findings.retain(|f| f.code.applies_to(transport));
     let type_names = activity
         .types
         .iter()

@@ -1,5 +1,6 @@
-//! `feedscope`: tail an SSE feed from the terminal, check it for what would trouble a browser,
-//! serve the demo feed, replay a recorded log.
+//! `feedscope`: tail a live feed from the terminal (Server-Sent Events, a WebSocket, long polling
+//! or polling), check an SSE feed for what would trouble a browser, compare the transports side by
+//! side, serve the demo feed, replay a recorded log.
 //! Argument parsing and printing only; the engine (`feedscope-core`) and servers do the work.
 
 mod pretty;
@@ -19,16 +20,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use feedscope_core::compare::{CompareFeed, CompareOptions, CompareReport};
 use feedscope_core::diagnose::{DiagnoseOptions, Diagnoser, Finding, Seen, Severity};
 use feedscope_core::{
-    Body, ConfigError, ExportFormat, Exporter, FeedConfig, FeedForm, Filter, Header, HistoryLimits, Hub, Mode, Preset,
-    Record, Timestamp,
+    Body, ConfigError, ExportFormat, Exporter, FeedConfig, FeedForm, Filter, Header, HistoryLimits, Hub, JsonPath,
+    Mode, Preset, Record, Timestamp, Transport,
 };
 
 #[derive(Parser)]
-#[command(name = "feedscope", version, about = "Watch, record and replay Server-Sent Events feeds")]
 #[command(
-    after_help = "Examples:\n  feedscope demo\n  feedscope tail http://127.0.0.1:8080/events\n  feedscope tail http://127.0.0.1:8080/llm --assemble openai-chat\n  feedscope tail --collection feeds.json --feed prices\n  feedscope check http://127.0.0.1:8080/events --duration 30\n  feedscope tail https://api.example.com/chat -X POST -H 'Authorization: Bearer …' -d '{\"stream\":true}' --format ndjson -o chat.ndjson\n  feedscope replay chat.ndjson --speed 2"
+    name = "feedscope",
+    version,
+    about = "Watch, record and replay live feeds: Server-Sent Events, WebSockets, long polling, polling"
+)]
+#[command(
+    after_help = "Examples:\n  feedscope demo\n  feedscope tail http://127.0.0.1:8080/events\n  feedscope tail ws://127.0.0.1:8080/ws --type-path type --send '{\"op\":\"subscribe\"}'\n  feedscope tail http://127.0.0.1:8080/long-poll --transport long-poll --cursor-from n --cursor-param cursor --split-array\n  feedscope tail http://127.0.0.1:8080/poll --transport poll --interval 2\n  feedscope compare --duration 30\n  feedscope tail http://127.0.0.1:8080/llm --assemble openai-chat\n  feedscope tail --collection feeds.json --feed prices\n  feedscope check http://127.0.0.1:8080/events --duration 30\n  feedscope tail https://api.example.com/chat -X POST -H 'Authorization: Bearer …' -d '{\"stream\":true}' --format ndjson -o chat.ndjson\n  feedscope replay chat.ndjson --speed 2"
 )]
 struct CliArgs {
     #[command(subcommand)]
@@ -41,7 +47,11 @@ enum CliCommand {
     Tail(Box<TailArgs>),
     /// Watch a feed for a while, then list what would trouble a browser (exit 1 on an error)
     Check(Box<CheckArgs>),
-    /// Serve the built-in demo feed (several event types, ids, heartbeats, a flaky path)
+    /// Run the same live feed over SSE, WebSocket, long polling and polling side by side and
+    /// compare them: events, latency, requests, connections, bytes per event, missed, duplicated
+    Compare(Box<CompareArgs>),
+    /// Serve the built-in demo feed (several event types, ids, heartbeats, a flaky path, and a
+    /// live feed over SSE, WebSocket, long polling and polling)
     Demo {
         /// Address to listen on
         #[arg(long, default_value = "127.0.0.1")]
@@ -49,7 +59,7 @@ enum CliCommand {
         /// Port (0 picks a free one)
         #[arg(long, default_value_t = 0)]
         port: u16,
-        /// Events per second on /events
+        /// Events per second on /events and of the live feed (/live, /ws, /long-poll, /poll)
         #[arg(long, default_value_t = 4.0)]
         rate: f64,
     },
@@ -82,7 +92,7 @@ enum OutputFormat {
 /// What to request, the same for `tail` and `check`.
 #[derive(clap::Args)]
 struct RequestArgs {
-    /// The feed's http or https URL
+    /// The feed's http or https URL (ws or wss for a WebSocket)
     #[arg(required = true)]
     url: Option<String>,
     /// HTTP method [default: POST with -d or --data-file, as curl does; GET otherwise]
@@ -166,7 +176,8 @@ struct TailArgs {
         value_name = "FILE",
         conflicts_with_all = [
             "url", "method", "headers", "data", "data_file", "last_event_id", "mode", "retry_ms",
-            "max_backoff_ms", "read_timeout", "connect_timeout", "insecure", "mcp",
+            "max_backoff_ms", "read_timeout", "connect_timeout", "insecure", "mcp", "transport", "send",
+            "type_path", "cursor_from", "cursor_param", "cursor_header", "split_array", "interval",
         ]
     )]
     collection: Option<PathBuf>,
@@ -175,12 +186,106 @@ struct TailArgs {
     // present one (clap-rs/clap#4520), here the URL.
     #[arg(long, value_name = "NAME")]
     feed: Option<String>,
+    #[command(flatten)]
+    transport: TransportArgs,
+}
+
+/// How `tail` gets the feed when it is not Server-Sent Events (docs/transports.md).
+#[derive(clap::Args)]
+#[command(next_help_heading = "Transports (docs/transports.md)")]
+struct TransportArgs {
+    /// How to get the feed: sse (Server-Sent Events), websocket (each message an event), long-poll
+    /// (each request waits for data, the next goes out at once) or poll (a request every
+    /// --interval, a changed answer an event) [default: websocket for a ws:// or wss:// URL, else
+    /// sse]
+    #[arg(long, value_name = "TRANSPORT", value_parser = ["sse", "websocket", "ws", "long-poll", "poll"])]
+    transport: Option<String>,
+    /// WebSocket: a text message to send after each open, such as a subscription; repeatable, sent
+    /// in order, again after every reconnection. Each shows as a `sent` record
+    #[arg(long = "send", value_name = "TEXT")]
+    send: Vec<String>,
+    /// WebSocket, long polling, polling: the JSON path of each message's event type (e.g. type,
+    /// op, data.kind); without it every event is a `message`
+    #[arg(long, value_name = "PATH")]
+    type_path: Option<String>,
+    /// Long polling: the JSON path of the cursor in each answer (for a JSON array, in its last
+    /// element when the whole answer has none), sent with the next request
+    #[arg(long, value_name = "PATH")]
+    cursor_from: Option<String>,
+    /// Long polling: send the cursor as this query parameter (e.g. cursor, since, offset)
+    #[arg(long, value_name = "NAME", conflicts_with = "cursor_header")]
+    cursor_param: Option<String>,
+    /// Long polling: send the cursor in this request header
+    #[arg(long, value_name = "NAME")]
+    cursor_header: Option<String>,
+    /// Long polling: an answer that is a JSON array is one event per element
+    #[arg(long)]
+    split_array: bool,
+    /// Polling: seconds between two requests [default: 5]
+    #[arg(long, value_name = "SECS")]
+    interval: Option<f64>,
 }
 
 const TAIL_AFTER_HELP: &str = "\
 Exit status: 0 when the feed ended normally (-n, --duration, Ctrl-C, a 204, the --assemble end
 marker), 1 when it failed for good, 2 for a usage error (a bad flag, URL, query, preset or
 collection).";
+
+/// What `feedscope compare` prints.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum CompareFormat {
+    /// One row per transport: events, latency p50 and p99, requests, connections, bytes per
+    /// event, missed, duplicated
+    Table,
+    /// The whole report as one JSON object (docs/transports.md)
+    Json,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = COMPARE_AFTER_HELP)]
+struct CompareArgs {
+    /// Seconds of events to measure (after a second of warm-up; the feeds then run on until the
+    /// poll has had time to see the last events)
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds between two requests of the poll feed
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    interval: f64,
+    /// Events per second of the in-process demo's live feed (without URLs)
+    #[arg(long, value_name = "N", default_value_t = 10.0, conflicts_with_all = ["sse", "ws", "long_poll", "poll"])]
+    rate: f64,
+    /// An SSE URL to compare instead of the demo's (its events as the demo's: see below)
+    #[arg(long, value_name = "URL")]
+    sse: Option<String>,
+    /// A WebSocket URL to compare
+    #[arg(long, value_name = "URL")]
+    ws: Option<String>,
+    /// A long-polling URL to compare (the cursor: each event's n, sent as ?cursor=)
+    #[arg(long = "long-poll", value_name = "URL")]
+    long_poll: Option<String>,
+    /// A polling URL to compare, requested every --interval
+    #[arg(long, value_name = "URL")]
+    poll: Option<String>,
+    /// The URLs carry the same events (one source): an event that one feed got and another did
+    /// not counts as missed by the other (always so for the demo)
+    #[arg(long)]
+    same_source: bool,
+    /// What to print
+    #[arg(long, value_enum, default_value = "table")]
+    format: CompareFormat,
+}
+
+const COMPARE_AFTER_HELP: &str = "\
+Without URLs, compare starts the demo server on 127.0.0.1 (a free port) and compares its live feed
+over /live (SSE), /ws, /long-poll and /poll. With URLs, it compares those given; their events must
+be JSON objects with a whole number `n` (1, 2, 3…) and `sent_at` (when the server sent it, in ms
+since the Unix epoch), as the demo's are, and latency is only right when the server's clock is this
+machine's. Missed: events between the first and the last of the measured span that never arrived;
+duplicated: events that arrived twice (a poll's overlapping answers are not counted).
+docs/transports.md explains every figure.
+
+Exit status: 0 when every feed delivered events, 1 when one delivered none (the reason is printed),
+2 for a usage error.";
 
 /// What `feedscope check` prints.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -217,16 +322,21 @@ fn main() -> ExitCode {
         match cli.command {
             CliCommand::Tail(args) => tail(*args).await,
             CliCommand::Check(args) => check(*args).await,
+            CliCommand::Compare(args) => compare(*args).await,
             CliCommand::Demo { host, port, rate } => {
                 let opts = feedscope_server::demo::DemoOptions { rate, ..Default::default() };
                 serve_until_ctrl_c(SocketAddr::new(host, port), feedscope_server::demo::router(opts), |s| {
+                    let ws = format!("ws://{}/ws", s.addr);
                     format!(
-                        "Feedscope demo feed\n  {}  steady stream: tick, price, chat, message\n  {}  drops the connection every few events\n  {}  high rate (?rate=N)\n  {}  N events as fast as possible, then the end (?n=N)\n  {}  an LLM answer token by token (?preset=openai-chat|openai-responses|anthropic; tail it with --assemble)\nPress Ctrl-C to stop.",
+                        "Feedscope demo feed\n  {}  steady stream: tick, price, chat, message\n  {}  drops the connection every few events\n  {}  high rate (?rate=N)\n  {}  N events as fast as possible, then the end (?n=N)\n  {}  an LLM answer token by token (?preset=openai-chat|openai-responses|anthropic; tail it with --assemble)\nThe live feed, one source over four transports (feedscope compare):\n  {}  Server-Sent Events\n  {ws}  WebSocket (tail it with --type-path type)\n  {}  long polling (--transport long-poll --cursor-from n --cursor-param cursor --split-array)\n  {}  polling (--transport poll --interval 1)\nPress Ctrl-C to stop.",
                         s.url("/events"),
                         s.url("/flaky"),
                         s.url("/firehose"),
                         s.url("/burst"),
-                        s.url("/llm")
+                        s.url("/llm"),
+                        s.url("/live"),
+                        s.url("/long-poll"),
+                        s.url("/poll"),
                     )
                 })
                 .await
@@ -291,12 +401,12 @@ fn request_config(args: &RequestArgs) -> Result<FeedConfig, String> {
     Ok(FeedConfig { method, headers, body, ..FeedConfig::new(url) })
 }
 
-/// `tail`'s feed config: the request and how to reconnect.
+/// `tail`'s feed config: the request, the transport and how to reconnect.
 fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
     let request = request_config(&args.request)?;
     let read_timeout_ms = millis("--read-timeout", args.read_timeout)?;
     let connect_timeout_ms = millis("--connect-timeout", args.connect_timeout)?;
-    let config = FeedConfig {
+    let mut config = FeedConfig {
         last_event_id: args.last_event_id.clone().unwrap_or_default(),
         mode: args.mode.parse::<Mode>()?,
         retry_ms: args.retry_ms,
@@ -307,8 +417,101 @@ fn tail_config(args: &TailArgs) -> Result<FeedConfig, String> {
         mcp: args.mcp,
         ..request
     };
+    transport_settings(args, &mut config)?;
     config.validate_user_settings().map_err(usage)?;
     Ok(config)
+}
+
+/// `--interval SECS` in milliseconds: from the shortest interval a person may set up to a day.
+fn poll_interval_ms(secs: f64) -> Result<u64, String> {
+    let min = FeedConfig::MIN_POLL_INTERVAL_MS as f64 / 1000.0;
+    if !secs.is_finite() || secs < min || secs > 86_400.0 {
+        return Err(format!("invalid --interval {secs}: expected seconds between two polls, at least {min}"));
+    }
+    Ok((secs * 1000.0).round() as u64)
+}
+
+/// Whether `url` is a WebSocket URL (`ws://`, `wss://`).
+fn is_ws_url(url: &str) -> bool {
+    let scheme = url.trim().split_once("://").map_or("", |(scheme, _)| scheme);
+    scheme.eq_ignore_ascii_case("ws") || scheme.eq_ignore_ascii_case("wss")
+}
+
+/// Sets the transport and its settings from `tail`'s flags, refusing a flag that the transport
+/// does not use: a usage error names the flag and what it is for.
+fn transport_settings(args: &TailArgs, config: &mut FeedConfig) -> Result<(), String> {
+    let t = &args.transport;
+    let ws_url = is_ws_url(&config.url);
+    let transport = match t.transport.as_deref().map(str::parse::<Transport>).transpose()? {
+        Some(transport) if ws_url && transport != Transport::WebSocket => {
+            return Err(format!(
+                "a ws:// or wss:// URL is a WebSocket, not --transport {}: give an http(s) URL for it",
+                transport.as_str()
+            ))
+        }
+        Some(transport) => transport,
+        None if ws_url => Transport::WebSocket,
+        None => Transport::Sse,
+    };
+    let only = |flag: &str, present: bool, wanted: &[Transport], what: &str| {
+        if present && !wanted.contains(&transport) {
+            Err(format!("{flag} is for {what}, not for a feed of --transport {}", transport.as_str()))
+        } else {
+            Ok(())
+        }
+    };
+    use Transport::{LongPoll, Poll, Sse, WebSocket};
+    only("--send", !t.send.is_empty(), &[WebSocket], "a WebSocket (a ws:// URL or --transport websocket)")?;
+    only("--type-path", t.type_path.is_some(), &[WebSocket, LongPoll, Poll], "WebSocket, long-poll and poll feeds")?;
+    only("--cursor-from", t.cursor_from.is_some(), &[LongPoll], "long polling (--transport long-poll)")?;
+    only("--cursor-param", t.cursor_param.is_some(), &[LongPoll], "long polling (--transport long-poll)")?;
+    only("--cursor-header", t.cursor_header.is_some(), &[LongPoll], "long polling (--transport long-poll)")?;
+    only("--split-array", t.split_array, &[LongPoll], "long polling (--transport long-poll)")?;
+    only("--interval", t.interval.is_some(), &[Poll], "polling (--transport poll)")?;
+    only("--last-event-id", args.last_event_id.is_some(), &[Sse], "Server-Sent Events")?;
+    only("--mcp", args.mcp, &[Sse], "Server-Sent Events (MCP's Streamable HTTP)")?;
+    if transport == WebSocket {
+        if args.request.data.is_some() || args.request.data_file.is_some() {
+            return Err("a WebSocket has no request body: send messages with --send TEXT instead of -d".into());
+        }
+        if !config.method.eq_ignore_ascii_case("GET") {
+            return Err(format!("a WebSocket opens with a GET, not -X {}", config.method));
+        }
+    }
+    for (flag, path) in [("--type-path", &t.type_path), ("--cursor-from", &t.cursor_from)] {
+        if let Some(path) = path {
+            JsonPath::parse(path.trim()).map_err(|e| format!("{flag} {path:?}: {e}"))?;
+        }
+    }
+    let sends_cursor = t.cursor_param.is_some() || t.cursor_header.is_some();
+    match (&t.cursor_from, sends_cursor) {
+        (Some(_), false) => {
+            return Err(
+                "--cursor-from needs --cursor-param NAME or --cursor-header NAME: how to send the cursor back".into()
+            )
+        }
+        (None, true) => {
+            let flag = if t.cursor_param.is_some() { "--cursor-param" } else { "--cursor-header" };
+            return Err(format!("{flag} needs --cursor-from PATH: where in each answer the cursor is"));
+        }
+        _ => {}
+    }
+    for (flag, name) in [("--cursor-param", &t.cursor_param), ("--cursor-header", &t.cursor_header)] {
+        if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(format!("{flag} needs a name"));
+        }
+    }
+    if let Some(secs) = t.interval {
+        config.poll_interval_ms = poll_interval_ms(secs)?;
+    }
+    config.transport = transport;
+    config.send_on_open = t.send.clone();
+    config.type_path = t.type_path.as_deref().unwrap_or("").trim().to_owned();
+    config.cursor_from = t.cursor_from.as_deref().unwrap_or("").trim().to_owned();
+    config.cursor_param = t.cursor_param.as_deref().unwrap_or("").trim().to_owned();
+    config.cursor_header = t.cursor_header.as_deref().unwrap_or("").trim().to_owned();
+    config.split_array = t.split_array;
+    Ok(())
 }
 
 /// The feed `--collection FILE [--feed NAME]` names: its config (checked as the app checks a
@@ -361,6 +564,7 @@ fn usage(e: ConfigError) -> String {
         "max_backoff_ms" => "--max-backoff-ms",
         "read_timeout_ms" => "--read-timeout",
         "connect_timeout_ms" => "--connect-timeout",
+        "poll_interval_ms" => "--interval",
         _ => return e.to_string(),
     };
     format!("{flag}: {e}")
@@ -575,6 +779,174 @@ async fn check(args: CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `feedscope compare`: the demo's live feed (started here, on loopback) or the given URLs, over
+/// their transports side by side in one hub; then one row per transport, or the JSON report.
+async fn compare(args: CompareArgs) -> ExitCode {
+    let duration = match positive_secs("--duration", args.duration) {
+        Ok(d) => d,
+        Err(e) => return fail(2, &e),
+    };
+    let interval_ms = match poll_interval_ms(args.interval) {
+        Ok(ms) => ms,
+        Err(e) => return fail(2, &e),
+    };
+    let interval = Duration::from_millis(interval_ms);
+    let given: Vec<(&str, &str, Transport, &str)> = [
+        ("sse", "--sse", Transport::Sse, &args.sse),
+        ("websocket", "--ws", Transport::WebSocket, &args.ws),
+        ("long-poll", "--long-poll", Transport::LongPoll, &args.long_poll),
+        ("poll", "--poll", Transport::Poll, &args.poll),
+    ]
+    .into_iter()
+    .filter_map(|(name, flag, transport, url)| Some((name, flag, transport, url.as_deref()?)))
+    .collect();
+    let mut server = None;
+    let (feeds, shared_source, source) = if given.is_empty() {
+        use feedscope_server::demo::{DemoOptions, MAX_RATE, MIN_RATE};
+        if !(MIN_RATE..=MAX_RATE).contains(&args.rate) {
+            return fail(
+                2,
+                &format!("invalid --rate {}: expected events per second from {MIN_RATE} to {MAX_RATE}", args.rate),
+            );
+        }
+        let opts = DemoOptions { rate: args.rate, ..DemoOptions::default() };
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let demo = match feedscope_server::serve(addr, feedscope_server::demo::router(opts)).await {
+            Ok(s) => s,
+            Err(e) => return fail(1, &format!("cannot start the demo server on {addr}: {e}")),
+        };
+        let feeds = match feedscope_core::compare::demo_feeds(&demo.url(""), interval) {
+            Ok(f) => f,
+            Err(e) => return fail(1, &format!("the demo's feeds: {e}")),
+        };
+        let source = format!("the demo's live feed, {} events/s, on {}", args.rate, demo.url(""));
+        server = Some(demo);
+        (feeds, true, source)
+    } else {
+        let mut feeds = Vec::with_capacity(given.len());
+        for (name, flag, transport, url) in given {
+            let mut config = feedscope_core::compare::demo_feed(url.trim().to_owned(), transport);
+            if transport == Transport::Poll {
+                config.poll_interval_ms = interval_ms;
+            }
+            if let Err(e) = config.validate_user_settings() {
+                return fail(2, &format!("{flag} {url}: {}", usage(e)));
+            }
+            feeds.push(CompareFeed { name: name.to_owned(), config });
+        }
+        (feeds, args.same_source, "the given URLs".to_owned())
+    };
+    let options = CompareOptions {
+        duration_ms: duration.as_millis() as u64,
+        warmup_ms: COMPARE_WARMUP_MS,
+        drain_ms: None,
+        shared_source,
+    };
+    if io::stderr().is_terminal() {
+        eprintln!(
+            "feedscope: comparing {} for {} (and {} of warm-up)…",
+            feeds.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
+            feedscope_core::text::human_ms(options.duration_ms),
+            feedscope_core::text::human_ms(options.warmup_ms)
+        );
+    }
+    let report = feedscope_core::compare::run(feeds, options).await;
+    if let Some(demo) = server {
+        demo.shutdown().await;
+    }
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return fail(1, &e.to_string()),
+    };
+    let mut out = io::stdout().lock();
+    let written = match args.format {
+        CompareFormat::Json => {
+            serde_json::to_writer(&mut out, &report).map_err(io::Error::from).and_then(|()| writeln!(out))
+        }
+        CompareFormat::Table => write_compare_table(&mut out, &report, &source, interval_ms),
+    };
+    if written.and_then(|()| out.flush()).is_err() {
+        return fail(1, "cannot write to standard output");
+    }
+    let mut exit = ExitCode::SUCCESS;
+    for t in report.transports.iter().filter(|t| t.events == 0) {
+        let why =
+            t.problem.as_deref().map_or(String::new(), |p| format!(": {}", feedscope_core::text::one_line(p, 300)));
+        eprintln!("feedscope: {} ({}) delivered no event of the measured span{why}", t.name, t.url);
+        exit = ExitCode::from(1);
+    }
+    exit
+}
+
+/// The warm-up of `compare`: connections open before events count.
+const COMPARE_WARMUP_MS: u64 = 1000;
+
+/// `compare`'s table: a line on what was compared, then one row per transport.
+fn write_compare_table(
+    out: &mut impl Write,
+    report: &CompareReport,
+    source: &str,
+    poll_interval_ms: u64,
+) -> io::Result<()> {
+    use feedscope_core::text::human_ms;
+    let polled = report.transports.iter().any(|t| t.transport == Transport::Poll);
+    writeln!(
+        out,
+        "{}: {} measured after {} of warm-up{}",
+        feedscope_core::text::one_line(source, 300),
+        human_ms(report.duration_ms),
+        human_ms(report.warmup_ms),
+        if polled { format!(", poll every {}", human_ms(poll_interval_ms)) } else { String::new() }
+    )?;
+    let ms = |v: Option<i64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let header =
+        ["transport", "events", "p50 ms", "p99 ms", "requests", "connections", "bytes/event", "missed", "duplicated"];
+    let rows: Vec<[String; 9]> = report
+        .transports
+        .iter()
+        .map(|t| {
+            [
+                feedscope_core::text::one_line(&t.name, 40),
+                t.events.to_string(),
+                ms(t.latency.p50_ms),
+                ms(t.latency.p99_ms),
+                t.requests.to_string(),
+                t.connections.to_string(),
+                t.bytes_per_event.map_or_else(|| "-".to_owned(), |b| format!("{b:.1}")),
+                t.missed.to_string(),
+                t.duplicated.to_string(),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: [&str; 9]| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i == 0 {
+                s.push_str(&format!("{cell:<w$}", w = widths[0]));
+            } else {
+                s.push_str(&format!("  {cell:>w$}", w = widths[i]));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(header))?;
+    for r in &rows {
+        writeln!(out, "{}", line(std::array::from_fn(|i| r[i].as_str())))?;
+    }
+    for t in report.transports.iter().filter(|t| t.problem.is_some() || t.other > 0) {
+        if let Some(p) = &t.problem {
+            writeln!(out, "{}: {}", t.name, feedscope_core::text::one_line(p, 300))?;
+        }
+        if t.other > 0 {
+            writeln!(out, "{}: {} messages without `n` and `sent_at` were not counted", t.name, t.other)?;
+        }
+    }
+    Ok(())
 }
 
 /// What `check --format json` prints, in this order.

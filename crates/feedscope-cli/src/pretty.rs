@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use feedscope_core::assemble::{Assembler, Preset, ToolCall};
-use feedscope_core::text::{clock, human_ms, one_line, visible};
+use feedscope_core::text::{clock, hex_preview, human_ms, one_line, visible, BINARY_PREVIEW_BYTES};
 use feedscope_core::{Body, Record};
 
 pub struct Printer {
@@ -63,11 +63,27 @@ impl Printer {
                 }
                 writeln!(out)?;
             }
+            Body::Open { status: 101, headers, .. } => {
+                let g = self.c(GREEN);
+                let upgrade = headers.get("upgrade").map(String::as_str).unwrap_or("websocket");
+                writeln!(out, "{g}● open{reset} HTTP 101 {dim}{}{reset}", line(upgrade))?;
+            }
             Body::Open { status, headers, .. } => {
                 let g = self.c(GREEN);
                 let ct = headers.get("content-type").map(String::as_str).unwrap_or("");
                 writeln!(out, "{g}● open{reset} HTTP {status} {dim}{}{reset}", line(ct))?;
             }
+            Body::Binary { seq, size, .. } => {
+                let (bold, cyan) = (self.c(BOLD), self.c(CYAN));
+                let bytes = r.body.binary_bytes().unwrap_or_default();
+                let unit = if *size == 1 { "byte" } else { "bytes" };
+                write!(out, "{bold}{cyan}binary{reset} {dim}#{seq}{reset}  {size} {unit}")?;
+                if !bytes.is_empty() {
+                    write!(out, " {dim}{}{reset}", hex_preview(&bytes, BINARY_PREVIEW_BYTES))?;
+                }
+                writeln!(out)?;
+            }
+            Body::Sent { text } => writeln!(out, "{}→ sent{reset} {}", self.c(GREEN), line(text))?,
             Body::Comment { text } => writeln!(out, "{dim}:{}{reset}", line(text))?,
             Body::Retry { ms } => writeln!(out, "{dim}retry {ms} ms{reset}")?,
             Body::Error { reason } => writeln!(out, "{}! {}{reset}", self.c(MAGENTA), line(reason))?,
@@ -347,6 +363,22 @@ mod tests {
         assert_eq!(answer("openai-chat", &[("message", &chunk("Hi")), ("message", "[DONE]")]), "Hi\n");
         assert_eq!(answer("openai-chat", &[("message", &chunk("Hi\\n")), ("message", "[DONE]")]), "Hi\n");
         assert_eq!(answer("openai-chat", &[("message", "[DONE]")]), "", "no answer, no empty line");
+    }
+
+    #[test]
+    fn websocket_records_print_what_was_sent_and_binary_sizes() {
+        assert_eq!(
+            printed(Body::Sent { text: "{\"op\":\"sub\"}\n".into() }),
+            "01:02:03.004  → sent {\"op\":\"sub\"}⏎\n"
+        );
+        assert_eq!(printed(Body::binary(4, &[0xde, 0xad, 0, 1])), "01:02:03.004  binary #4  4 bytes de ad 00 01\n");
+        assert_eq!(printed(Body::binary(5, &[])), "01:02:03.004  binary #5  0 bytes\n");
+        assert_eq!(printed(Body::binary(6, &[7])), "01:02:03.004  binary #6  1 byte 07\n");
+        let long: Vec<u8> = (0..20).collect();
+        assert!(printed(Body::binary(7, &long)).ends_with("0e 0f …\n"));
+        let headers = std::collections::BTreeMap::from([("upgrade".to_owned(), "websocket".to_owned())]);
+        let text = printed(Body::Open { status: 101, version: "HTTP/1.1".into(), headers });
+        assert_eq!(text, "01:02:03.004  ● open HTTP 101 websocket\n");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod activity;
 pub mod alerts;
 pub mod assemble;
 pub mod collection;
+pub mod compare;
 pub mod curl;
 pub mod diagnose;
 pub mod export;

@@ -21,12 +21,39 @@
 //! the body ends. `P` is `openai-chat` (the default: Chat Completions chunks, `data: [DONE]`),
 //! `openai-responses` (Responses API events, `response.completed`) or `anthropic` (Messages
 //! events, `message_stop`), the shapes `feedscope tail --assemble` reads.
+//!
+//! The live feed: one event source per server, shared by every client and served over four
+//! transports, so that they can be compared side by side (`feedscope compare`,
+//! docs/transports.md). It starts with the first request to one of its paths and then publishes
+//! events n = 1, 2, 3… at the server's rate ([`DemoOptions::rate`]), the same types and data as
+//! `/events` gives for those ids. Each event is one JSON object, in this key order:
+//! `{"n":7,"type":"price","sent_at":1767225600123,"data":"{\"symbol\":\"FSC\",…}"}`, where
+//! `sent_at` is when the server published it (milliseconds since the Unix epoch) and `data` is the
+//! text `/events` sends for id `n`. The server keeps the last [`LIVE_BUFFER`] events.
+//! - `/live`: Server-Sent Events, `event:` the type, `id:` n, `data:` the JSON; a numeric
+//!   `Last-Event-ID` resumes after that event (as far as the buffer reaches), else it starts with
+//!   the next event; `: heartbeat` comments as on `/events`.
+//! - `/ws`: a WebSocket; each event is one text message (the JSON), from the next event on (or
+//!   after `?cursor=N`). Each text or binary message the client sends is answered with
+//!   `{"type":"ack","received":TEXT}` (or `"received_bytes":N`); a ping goes out every heartbeat.
+//! - `/long-poll?cursor=N` (or the cursor in an `X-Cursor` header): answers at once with a JSON
+//!   array of the events after N (at most [`LONG_POLL_MAX_BATCH`], oldest first) or, when there
+//!   are none yet, waits for one for up to 25 s (`?timeout=SECS`) and then answers `204 No
+//!   Content`. Without a cursor it starts with the next event. Each answer carries the cursor to
+//!   send next (the newest n it holds, or N again) in its `X-Cursor` header; it is also the
+//!   last element's `n`.
+//! - `/poll`: the current state, at once: a JSON array of the events published in about the last
+//!   10 s at the server's rate (`?seconds=S`: the last ⌈rate × S⌉ events), oldest first. The body
+//!   changes only when an event is published, so a client polling more often than every 10 s
+//!   sees every event. It has an `ETag`, and an `If-None-Match` with it gets `304 Not Modified`
+//!   while no event was published.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +63,7 @@ use bytes::Bytes;
 use feedscope_core::sse::{encode_comment, encode_event, encode_retry};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::{bad_request, event_stream};
@@ -55,6 +83,20 @@ pub const BURST_MAX: u64 = 10_000_000;
 /// `/burst` encodes its events into body chunks of about this many bytes.
 pub const BURST_CHUNK: usize = 256 << 10;
 
+/// Events the live feed keeps for late readers: a `Last-Event-ID` on `/live`, a long poll's
+/// cursor, `/poll`'s window.
+pub const LIVE_BUFFER: usize = 4096;
+/// How long a long poll waits for an event when the request names no `timeout`.
+pub const LONG_POLL_WAIT: Duration = Duration::from_secs(25);
+/// The longest wait `/long-poll?timeout=` may ask for, in seconds.
+pub const LONG_POLL_MAX_WAIT_SECS: f64 = 120.0;
+/// Most events in one answer of `/long-poll`.
+pub const LONG_POLL_MAX_BATCH: usize = 1000;
+/// The seconds of events `/poll` answers with when the request names no `seconds`.
+pub const POLL_SECONDS: f64 = 10.0;
+/// The header a long poll's answer carries its cursor in, and a request may send one in.
+pub const CURSOR_HEADER: &str = "x-cursor";
+
 /// Most events written in one body chunk: high rates are sent in batches per timer tick, and a
 /// client that fell behind catches up in chunks of this size.
 const MAX_BATCH: u64 = 1000;
@@ -69,8 +111,9 @@ const DROP_PAUSE: Duration = Duration::from_millis(50);
 pub struct DemoOptions {
     /// Interval between `: heartbeat` comments; zero sends none. Default 15 s.
     pub heartbeat: Duration,
-    /// Events per second on `/events` and `/flaky` (`?rate=N` overrides). Values outside
-    /// [`MIN_RATE`]..=[`MAX_RATE`] are clamped; NaN gives the default. Default 4.0.
+    /// Events per second on `/events` and `/flaky` (`?rate=N` overrides) and of the live feed
+    /// (`/live`, `/ws`, `/long-poll`, `/poll`). Values outside [`MIN_RATE`]..=[`MAX_RATE`] are
+    /// clamped; NaN gives the default. Default 4.0.
     pub rate: f64,
     /// `/flaky` drops the connection after this many events (`?drop_every=N` overrides); 0 is
     /// taken as 1. Default 10.
@@ -91,9 +134,11 @@ impl DemoOptions {
     }
 }
 
-/// The demo server's routes: `/`, `/events`, `/flaky`, `/firehose`, `/burst` and `/llm` (see the
-/// module doc).
+/// The demo server's routes: `/`, `/events`, `/flaky`, `/firehose`, `/burst`, `/llm`, and the
+/// live feed's `/live`, `/ws`, `/long-poll` and `/poll` (see the module doc).
 pub fn router(opts: DemoOptions) -> Router {
+    let opts = opts.sanitized();
+    let live = Arc::new(Live::new(opts.rate));
     Router::new()
         .route("/", get(index))
         .route("/events", get(events))
@@ -101,14 +146,25 @@ pub fn router(opts: DemoOptions) -> Router {
         .route("/firehose", get(firehose))
         .route("/burst", get(burst).options(burst_preflight))
         .route("/llm", get(llm).post(llm))
-        .with_state(Arc::new(opts.sanitized()))
+        .route("/live", get(live_sse))
+        .route("/ws", get(live_ws))
+        .route("/long-poll", get(long_poll))
+        .route("/poll", get(poll))
+        .with_state(Arc::new(Demo { opts, live }))
+}
+
+/// The router's state: the options, and the live feed every client shares.
+struct Demo {
+    opts: DemoOptions,
+    live: Arc<Live>,
 }
 
 type Params = Query<HashMap<String, String>>;
 
-async fn index(State(opts): State<Arc<DemoOptions>>) -> Response {
+async fn index(State(demo): State<Arc<Demo>>) -> Response {
+    let opts = &demo.opts;
     let text = format!(
-        "Feedscope demo SSE server\n\
+        "Feedscope demo server\n\
          \n\
          GET /events    tick, price, chat and message events, {rate} per second (?rate=N)\n\
          GET /flaky     the same, but the connection drops after {drop} events (?drop_every=N)\n\
@@ -119,8 +175,21 @@ async fn index(State(opts): State<Arc<DemoOptions>>) -> Response {
          \x20              tool call, then the end marker (?preset=openai-chat|openai-responses|\n\
          \x20              anthropic, ?delay_ms=N); try `feedscope tail URL --assemble openai-chat`\n\
          \n\
-         Each stream but /llm sends `retry: {RETRY_MS}` first and resumes after a numeric\n\
-         Last-Event-ID; all but /burst and /llm send a `: heartbeat` comment every {hb:?}.\n",
+         Each stream above but /llm sends `retry: {RETRY_MS}` first and resumes after a numeric\n\
+         Last-Event-ID; all but /burst and /llm send a `: heartbeat` comment every {hb:?}.\n\
+         \n\
+         The live feed: one source shared by every client, {rate} events per second, each a JSON\n\
+         object {{\"n\":N,\"type\":T,\"sent_at\":MS,\"data\":TEXT}} (sent_at: when the server published\n\
+         it, in ms since the Unix epoch), over four transports (`feedscope compare` runs them side\n\
+         by side):\n\
+         GET /live       Server-Sent Events: event: type, id: n, data: the JSON (resumes after a\n\
+         \x20               numeric Last-Event-ID)\n\
+         GET /ws         WebSocket: one text message per event; messages sent to it are acknowledged\n\
+         GET /long-poll  ?cursor=N (or an X-Cursor header): a JSON array of the events after N, at\n\
+         \x20               once or as soon as there is one; 204 after {wait} s without (?timeout=SECS);\n\
+         \x20               the next cursor is in the X-Cursor header and the last element's n\n\
+         GET /poll       the current state: a JSON array of the events of about the last {poll} s\n\
+         \x20               (?seconds=S), so a poll every few seconds misses none\n",
         rate = opts.rate,
         drop = opts.drop_every,
         fire = FIREHOSE_RATE,
@@ -129,15 +198,18 @@ async fn index(State(opts): State<Arc<DemoOptions>>) -> Response {
         burst_max = BURST_MAX,
         llm_delay = LLM_DELAY_MS,
         hb = opts.heartbeat,
+        wait = LONG_POLL_WAIT.as_secs(),
+        poll = POLL_SECONDS,
     );
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text).into_response()
 }
 
-async fn events(State(opts): State<Arc<DemoOptions>>, Query(params): Params, headers: HeaderMap) -> Response {
-    start_stream(&opts, &params, &headers, opts.rate, None)
+async fn events(State(demo): State<Arc<Demo>>, Query(params): Params, headers: HeaderMap) -> Response {
+    start_stream(&demo.opts, &params, &headers, demo.opts.rate, None)
 }
 
-async fn flaky(State(opts): State<Arc<DemoOptions>>, Query(params): Params, headers: HeaderMap) -> Response {
+async fn flaky(State(demo): State<Arc<Demo>>, Query(params): Params, headers: HeaderMap) -> Response {
+    let opts = &demo.opts;
     let drop_every = match params.get("drop_every") {
         None => opts.drop_every,
         Some(text) => match text.trim().parse::<u64>() {
@@ -147,11 +219,11 @@ async fn flaky(State(opts): State<Arc<DemoOptions>>, Query(params): Params, head
             }
         },
     };
-    start_stream(&opts, &params, &headers, opts.rate, Some(drop_every))
+    start_stream(opts, &params, &headers, opts.rate, Some(drop_every))
 }
 
-async fn firehose(State(opts): State<Arc<DemoOptions>>, Query(params): Params, headers: HeaderMap) -> Response {
-    start_stream(&opts, &params, &headers, FIREHOSE_RATE, None)
+async fn firehose(State(demo): State<Arc<Demo>>, Query(params): Params, headers: HeaderMap) -> Response {
+    start_stream(&demo.opts, &params, &headers, FIREHOSE_RATE, None)
 }
 
 async fn burst(Query(params): Params, headers: HeaderMap) -> Response {
@@ -530,13 +602,7 @@ fn llm_events(preset: &str) -> Option<Vec<String>> {
 
 /// The id to start from: N+1 after a numeric `Last-Event-ID: N`, else 1.
 fn resume_id(headers: &HeaderMap) -> u64 {
-    headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse::<u64>().ok())
-        .and_then(|n| n.checked_add(1))
-        .unwrap_or(1)
+    last_event_id(headers).and_then(|n| n.checked_add(1)).unwrap_or(1)
 }
 
 /// Multi-line chat messages (2 or 3 lines each), picked by event id.
@@ -572,12 +638,17 @@ impl Generator {
 
     /// Appends the next event block to `out`.
     fn push_event(&mut self, out: &mut String) {
+        let (id, event_type, data) = self.next_event();
+        encode_event(out, event_type, Some(&id.to_string()), &data);
+    }
+
+    /// The next event: its id, type and data.
+    fn next_event(&mut self) -> (u64, &'static str, String) {
         let id = self.next_id;
         self.next_id = id.checked_add(1).unwrap_or(1);
-        let id_text = id.to_string();
         let round = id / 4;
         match id % 4 {
-            1 => encode_event(out, "tick", Some(&id_text), &(round + 1).to_string()),
+            1 => (id, "tick", (round + 1).to_string()),
             2 => {
                 let step = (splitmix64(&mut self.rng) % 51) as i64 - 25;
                 let next = (self.price_cents + step).max(100);
@@ -587,11 +658,10 @@ impl Generator {
                     change: (next - self.price_cents) as f64 / 100.0,
                 };
                 self.price_cents = next;
-                let json = serde_json::to_string(&quote).unwrap_or_default();
-                encode_event(out, "price", Some(&id_text), &json);
+                (id, "price", serde_json::to_string(&quote).unwrap_or_default())
             }
-            3 => encode_event(out, "chat", Some(&id_text), CHAT[(round % CHAT.len() as u64) as usize]),
-            _ => encode_event(out, "message", Some(&id_text), &format!("hello from the feedscope demo, event {id}")),
+            3 => (id, "chat", CHAT[(round % CHAT.len() as u64) as usize].to_owned()),
+            _ => (id, "message", format!("hello from the feedscope demo, event {id}")),
         }
     }
 }
@@ -722,6 +792,392 @@ impl DemoStream {
             tokio::time::sleep_until(wake).await;
         }
     }
+}
+
+/// One event of the live feed: its number, type, and its JSON as every transport sends it.
+#[derive(Debug)]
+struct LiveEvent {
+    n: u64,
+    event_type: &'static str,
+    json: String,
+}
+
+/// The JSON of a live event, in this key order.
+#[derive(Serialize)]
+struct LiveJson<'a> {
+    n: u64,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    sent_at: i64,
+    data: &'a str,
+}
+
+impl LiveEvent {
+    fn new((n, event_type, data): (u64, &'static str, String), sent_at: i64) -> Self {
+        let json = serde_json::to_string(&LiveJson { n, event_type, sent_at, data: &data }).unwrap_or_default();
+        LiveEvent { n, event_type, json }
+    }
+}
+
+/// The live feed's one source: a task publishes events at the server's rate into a bounded
+/// buffer, and `newest` wakes every reader that waits for the next. Readers keep their own
+/// cursor (the last n they sent), so a slow one skips what left the buffer and never holds the
+/// source back.
+struct Live {
+    rate: f64,
+    started: Once,
+    buffer: Mutex<VecDeque<Arc<LiveEvent>>>,
+    /// The newest published n (0 before the first).
+    newest: watch::Sender<u64>,
+}
+
+impl Live {
+    fn new(rate: f64) -> Self {
+        Live { rate, started: Once::new(), buffer: Mutex::default(), newest: watch::Sender::new(0) }
+    }
+
+    /// Starts the publishing task on the first call (inside a tokio runtime: from a handler).
+    /// The task ends once the server's router is gone.
+    fn ensure_started(self: &Arc<Self>) {
+        self.started.call_once(|| {
+            let mut publisher = Publisher {
+                generator: Generator::new(1),
+                pacer: Pacer { rate: self.rate, start: Instant::now(), sent: 0 },
+            };
+            // The first event is due at once: the request that started the feed sees it.
+            publisher.publish_due(self, Instant::now());
+            tokio::spawn(publisher.run(Arc::downgrade(self)));
+        });
+    }
+
+    /// A receiver that wakes when an event is published; take it before reading the buffer, so
+    /// that nothing published in between goes unnoticed.
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.newest.subscribe()
+    }
+
+    fn newest(&self) -> u64 {
+        *self.newest.borrow()
+    }
+
+    fn publish(&self, events: Vec<LiveEvent>) {
+        let Some(last) = events.last().map(|e| e.n) else { return };
+        let mut buffer = self.buffer.lock().expect("live buffer");
+        buffer.extend(events.into_iter().map(Arc::new));
+        let excess = buffer.len().saturating_sub(LIVE_BUFFER);
+        buffer.drain(..excess);
+        drop(buffer);
+        self.newest.send_replace(last);
+    }
+
+    /// The buffered events after `cursor`, oldest first, at most `max`.
+    fn after(&self, cursor: u64, max: usize) -> Vec<Arc<LiveEvent>> {
+        let buffer = self.buffer.lock().expect("live buffer");
+        let Some(first) = buffer.front().map(|e| e.n) else { return Vec::new() };
+        // The buffer holds consecutive numbers: event n is at n - first.
+        let skip = usize::try_from(cursor.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX);
+        buffer.iter().skip(skip).take(max).cloned().collect()
+    }
+
+    /// The newest `count` buffered events, oldest first.
+    fn last(&self, count: usize) -> Vec<Arc<LiveEvent>> {
+        let buffer = self.buffer.lock().expect("live buffer");
+        buffer.iter().skip(buffer.len().saturating_sub(count)).cloned().collect()
+    }
+
+    /// Where a reader starts: after `resume` when it names an event that was published, else
+    /// with the next event.
+    fn start_cursor(&self, resume: Option<u64>) -> u64 {
+        let newest = self.newest();
+        resume.filter(|&n| n <= newest).unwrap_or(newest)
+    }
+}
+
+/// The live feed's publisher: event k of the schedule at `start + k / rate`, all of a batch
+/// stamped with the time they were published.
+struct Publisher {
+    generator: Generator,
+    pacer: Pacer,
+}
+
+impl Publisher {
+    /// Publishes the events due at `now`.
+    fn publish_due(&mut self, live: &Live, now: Instant) {
+        let n = self.pacer.owed(now).min(MAX_BATCH);
+        if n > 0 {
+            let sent_at = feedscope_core::Timestamp::now().millis();
+            live.publish((0..n).map(|_| LiveEvent::new(self.generator.next_event(), sent_at)).collect());
+            self.pacer.sent += n;
+        }
+    }
+
+    /// Publishes on schedule for as long as the feed exists (its router holds it).
+    async fn run(mut self, live: Weak<Live>) {
+        loop {
+            let now = Instant::now();
+            tokio::time::sleep_until(self.pacer.next_due(now).max(now + MIN_TICK)).await;
+            let Some(source) = live.upgrade() else { return };
+            self.publish_due(&source, Instant::now());
+        }
+    }
+}
+
+/// `Some(n)` for a numeric `Last-Event-ID: n`.
+fn last_event_id(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<u64>().ok())
+}
+
+/// The cursor of `?cursor=N` or an `X-Cursor: N` header (`None` when absent or empty), or what
+/// was wrong with it (for a `400`).
+fn cursor_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<Option<u64>, String> {
+    let text = match (params.get("cursor"), headers.get(CURSOR_HEADER)) {
+        (Some(text), _) => text.as_str(),
+        (None, Some(value)) => value.to_str().unwrap_or("?"),
+        (None, None) => return Ok(None),
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<u64>().map(Some).map_err(|_| {
+        format!(
+            "cursor must be the whole number of the last event received (or left out to start with the next), \
+             not {text:?}\n"
+        )
+    })
+}
+
+/// Seconds from a query parameter: `default` when absent, else a number in `min..=max`; or what
+/// was wrong with it (for a `400`).
+fn seconds_param(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: f64,
+    (min, max): (f64, f64),
+) -> Result<f64, String> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(s) if (min..=max).contains(&s) => Ok(s),
+            _ => Err(format!("{name} must be a number of seconds from {min} to {max}, not {text:?}\n")),
+        },
+    }
+}
+
+/// `200 application/json`: `events` as a JSON array, with the cursor to send next.
+fn json_events(events: &[Arc<LiveEvent>], cursor: u64) -> Response {
+    let mut body = String::with_capacity(2 + events.iter().map(|e| e.json.len() + 1).sum::<usize>());
+    body.push('[');
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&e.json);
+    }
+    body.push(']');
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        [(CURSOR_HEADER, cursor.to_string())],
+        body,
+    )
+        .into_response()
+}
+
+/// `/live`: the live feed as Server-Sent Events.
+async fn live_sse(State(demo): State<Arc<Demo>>, headers: HeaderMap) -> Response {
+    let live = demo.live.clone();
+    live.ensure_started();
+    let wake = live.subscribe();
+    let cursor = live.start_cursor(last_event_id(&headers));
+    let heartbeat = demo.opts.heartbeat;
+    let stream = LiveSse {
+        live,
+        wake,
+        cursor,
+        prelude: true,
+        heartbeat: (!heartbeat.is_zero()).then(|| (heartbeat, Instant::now() + heartbeat)),
+    };
+    event_stream(futures_util::stream::unfold(stream, |mut s| async move {
+        let chunk = s.next_chunk().await?;
+        Some((chunk, s))
+    }))
+}
+
+/// One `/live` connection: the prelude, then each event after its cursor as it is published,
+/// and heartbeats.
+struct LiveSse {
+    live: Arc<Live>,
+    wake: watch::Receiver<u64>,
+    cursor: u64,
+    prelude: bool,
+    heartbeat: Option<(Duration, Instant)>,
+}
+
+impl LiveSse {
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, io::Error>> {
+        let mut out = String::new();
+        if std::mem::take(&mut self.prelude) {
+            encode_retry(&mut out, RETRY_MS);
+            encode_comment(&mut out, " feedscope demo: the live feed");
+            return Some(Ok(Bytes::from(out)));
+        }
+        loop {
+            let events = self.live.after(self.cursor, MAX_BATCH as usize);
+            if let Some(last) = events.last() {
+                self.cursor = last.n;
+                for e in &events {
+                    encode_event(&mut out, e.event_type, Some(&e.n.to_string()), &e.json);
+                }
+                return Some(Ok(Bytes::from(out)));
+            }
+            let beat = self.heartbeat.map(|(_, at)| at);
+            tokio::select! {
+                changed = self.wake.changed() => changed.ok()?,
+                () = sleep_until_some(beat) => {
+                    if let Some((every, at)) = &mut self.heartbeat {
+                        *at = (*at + *every).max(Instant::now());
+                    }
+                    encode_comment(&mut out, " heartbeat");
+                    return Some(Ok(Bytes::from(out)));
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `/ws`: the live feed over a WebSocket.
+async fn live_ws(State(demo): State<Arc<Demo>>, Query(params): Params, upgrade: WebSocketUpgrade) -> Response {
+    let resume = match cursor_param(&params, &HeaderMap::new()) {
+        Ok(c) => c,
+        Err(message) => return bad_request(message),
+    };
+    demo.live.ensure_started();
+    let wake = demo.live.subscribe();
+    let cursor = demo.live.start_cursor(resume);
+    // The session holds the feed weakly: once the server is shut down (its router dropped), the
+    // feed goes and the session says goodbye, though upgraded connections outlive the server's.
+    let live = Arc::downgrade(&demo.live);
+    let heartbeat = demo.opts.heartbeat;
+    upgrade.on_upgrade(move |socket| ws_session(socket, live, wake, cursor, heartbeat))
+}
+
+/// One `/ws` session: each event after `cursor` as a text message, an answer to each message
+/// from the client, a ping every `heartbeat`; a close frame when the server goes away.
+async fn ws_session(
+    mut socket: WebSocket,
+    live: Weak<Live>,
+    mut wake: watch::Receiver<u64>,
+    mut cursor: u64,
+    heartbeat: Duration,
+) {
+    let mut ping_at = (!heartbeat.is_zero()).then(|| Instant::now() + heartbeat);
+    loop {
+        let Some(source) = live.upgrade() else { break };
+        let events = source.after(cursor, MAX_BATCH as usize);
+        drop(source);
+        for e in &events {
+            if socket.send(Message::text(e.json.clone())).await.is_err() {
+                return; // the client went away.
+            }
+            cursor = e.n;
+        }
+        tokio::select! {
+            changed = wake.changed() => if changed.is_err() { break },
+            message = socket.recv() => {
+                let answer = match message {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(Message::Text(text))) => format!(r#"{{"type":"ack","received":{}}}"#, q(text.as_str())),
+                    Some(Ok(Message::Binary(bytes))) => format!(r#"{{"type":"ack","received_bytes":{}}}"#, bytes.len()),
+                    // Pings are answered by the socket itself.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                };
+                if socket.send(Message::text(answer)).await.is_err() {
+                    return;
+                }
+            }
+            () = sleep_until_some(ping_at) => {
+                ping_at = Some(Instant::now() + heartbeat);
+                if socket.send(Message::Ping(Bytes::from_static(b"feedscope demo"))).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let bye =
+        CloseFrame { code: axum::extract::ws::close_code::AWAY, reason: "the demo server is shutting down".into() };
+    let _ = socket.send(Message::Close(Some(bye))).await;
+}
+
+/// `/long-poll`: the events after the cursor, at once or as soon as there is one; `204` when
+/// none came within the timeout.
+async fn long_poll(State(demo): State<Arc<Demo>>, Query(params): Params, headers: HeaderMap) -> Response {
+    let resume = match cursor_param(&params, &headers) {
+        Ok(c) => c,
+        Err(message) => return bad_request(message),
+    };
+    let wait = match seconds_param(&params, "timeout", LONG_POLL_WAIT.as_secs_f64(), (0.0, LONG_POLL_MAX_WAIT_SECS)) {
+        Ok(s) => Duration::from_secs_f64(s),
+        Err(message) => return bad_request(message),
+    };
+    let live = &demo.live;
+    live.ensure_started();
+    let mut wake = live.subscribe();
+    let cursor = live.start_cursor(resume);
+    let deadline = Instant::now() + wait;
+    loop {
+        let events = live.after(cursor, LONG_POLL_MAX_BATCH);
+        if let Some(last) = events.last() {
+            return json_events(&events, last.n);
+        }
+        match tokio::time::timeout_at(deadline, wake.changed()).await {
+            Ok(Ok(())) => {}
+            // Timed out, or the server is going away: nothing new, ask again.
+            Ok(Err(_)) | Err(_) => {
+                return (StatusCode::NO_CONTENT, [(CURSOR_HEADER, cursor.to_string())]).into_response();
+            }
+        }
+    }
+}
+
+/// `/poll`: the newest events, about the last `seconds` of them at the server's rate, with an
+/// `ETag`; `304 Not Modified` to an `If-None-Match` that names the state as it still is.
+async fn poll(State(demo): State<Arc<Demo>>, Query(params): Params, headers: HeaderMap) -> Response {
+    let seconds = match seconds_param(&params, "seconds", POLL_SECONDS, (0.001, 86_400.0)) {
+        Ok(s) => s,
+        Err(message) => return bad_request(message),
+    };
+    let live = &demo.live;
+    live.ensure_started();
+    let count = ((live.rate * seconds).ceil() as usize).clamp(1, LIVE_BUFFER);
+    let events = live.last(count);
+    let newest = events.last().map_or(0, |e| e.n);
+    // The state is the newest n and how many events it shows.
+    let etag = format!("\"{newest}-{}\"", events.len());
+    let cached = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    if cached.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)], [(CURSOR_HEADER, newest.to_string())])
+            .into_response();
+    }
+    let mut response = json_events(&events, newest);
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
 }
 
 #[cfg(test)]
@@ -926,6 +1382,82 @@ mod tests {
             );
         }
         server.shutdown().await;
+    }
+
+    fn live_with(first: u64, last: u64) -> Live {
+        let live = Live::new(4.0);
+        let mut generator = Generator::new(first);
+        live.publish((first..=last).map(|_| LiveEvent::new(generator.next_event(), 1_767_225_600_000)).collect());
+        live
+    }
+
+    fn ns(events: &[Arc<LiveEvent>]) -> Vec<u64> {
+        events.iter().map(|e| e.n).collect()
+    }
+
+    #[test]
+    fn a_live_event_is_json_with_n_type_sent_at_and_the_events_data() {
+        let mut generator = Generator::new(1);
+        let e = LiveEvent::new(generator.next_event(), 1_767_225_600_123);
+        assert_eq!(e.json, r#"{"n":1,"type":"tick","sent_at":1767225600123,"data":"1"}"#);
+        let e = LiveEvent::new(Generator::new(3).next_event(), 5);
+        assert_eq!((e.n, e.event_type), (3, "chat"));
+        let v: serde_json::Value = serde_json::from_str(&e.json).unwrap();
+        assert_eq!(v["data"], CHAT[0], "the chat's lines in one JSON string");
+        // The same event as /events sends for that id.
+        let Item::Event { data, .. } = &events(3, 1)[0] else { panic!() };
+        assert_eq!(v["data"], data.as_str());
+    }
+
+    #[test]
+    fn the_live_buffer_gives_the_events_after_a_cursor_and_the_newest() {
+        let live = live_with(1, 10);
+        assert_eq!(live.newest(), 10);
+        assert_eq!(ns(&live.after(0, 100)), (1..=10).collect::<Vec<_>>());
+        assert_eq!(ns(&live.after(7, 100)), [8, 9, 10]);
+        assert_eq!(ns(&live.after(2, 3)), [3, 4, 5]);
+        assert!(live.after(10, 100).is_empty());
+        assert!(live.after(u64::MAX, 100).is_empty());
+        assert_eq!(ns(&live.last(3)), [8, 9, 10]);
+        assert_eq!(ns(&live.last(50)).len(), 10);
+        // A reader starts after a published event it names, else with the next one.
+        assert_eq!(live.start_cursor(Some(4)), 4);
+        assert_eq!(live.start_cursor(Some(0)), 0);
+        assert_eq!(live.start_cursor(Some(11)), 10);
+        assert_eq!(live.start_cursor(None), 10);
+        assert!(Live::new(1.0).after(0, 10).is_empty());
+        assert_eq!(Live::new(1.0).start_cursor(Some(3)), 0);
+    }
+
+    #[test]
+    fn the_live_buffer_keeps_the_newest_events_and_a_late_reader_skips_ahead() {
+        let live = live_with(1, LIVE_BUFFER as u64 + 5);
+        let after = live.after(0, usize::MAX);
+        assert_eq!(after.len(), LIVE_BUFFER);
+        assert_eq!(after[0].n, 6, "the oldest five left the buffer");
+        assert_eq!(ns(&live.after(3, 2)), [6, 7]);
+    }
+
+    #[tokio::test]
+    async fn the_live_feed_publishes_at_its_rate_and_stops_with_its_router() {
+        let live = Arc::new(Live::new(200.0));
+        let mut wake = live.subscribe();
+        live.ensure_started();
+        live.ensure_started();
+        tokio::time::timeout(Duration::from_secs(10), wake.wait_for(|&n| n >= 20)).await.unwrap().unwrap();
+        let events = live.after(0, 100);
+        assert_eq!(ns(&events)[..20], (1..=20).collect::<Vec<_>>());
+        let weak = Arc::downgrade(&live);
+        drop((live, events));
+        // The publisher holds the feed only while publishing: it goes, and `newest` with it.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while weak.strong_count() > 0 {
+                tokio::task::yield_now().await;
+            }
+            while wake.changed().await.is_ok() {}
+        })
+        .await
+        .expect("the feed is dropped");
     }
 
     #[test]

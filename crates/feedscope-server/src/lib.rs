@@ -99,7 +99,9 @@ async fn serve_connection(stream: TcpStream, router: Router, mut closing: watch:
     // Small event chunks should leave at once rather than wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
     let service = TowerToHyperService::new(router);
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // With upgrades: the demo's `/ws` takes the connection over as a WebSocket.
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades();
     tokio::pin!(conn);
     // Connection errors (a client that went away, a body aborted on purpose by /flaky) are the
     // normal end of a connection here, not something to report.

@@ -34,6 +34,8 @@ export default async function run({ driver, out }) {
     const rows = await waitFor(
       'four compare rows',
       async () => {
+        const error = await s.text('[data-testid=compare-error]');
+        if (error) throw new Error(`compare failed: ${error}`);
         const rows = await s.exec(() => [...document.querySelectorAll('[data-testid=compare-row]')].map((r) => r.dataset.transport));
         return rows.length === 4 ? rows : null;
       },
@@ -43,6 +45,9 @@ export default async function run({ driver, out }) {
     assert.deepEqual(rows, ['sse', 'websocket', 'long-poll', 'poll']);
     assert.equal(await s.text('[data-testid=compare-error]'), null);
     await s.screenshot(`${out}/16-compare.png`);
+  } catch (e) {
+    await s.screenshot(`${out}/failed-transports.png`).catch(() => {});
+    throw e;
   } finally {
     await s.end();
   }

@@ -291,6 +291,30 @@ pub fn export_raw_to(state: &AppState, feed: &str, path: PathBuf) -> Result<RawE
 mod tests {
     use super::*;
 
+    /// The Compare view on this run's demo server (a real loopback server): four rows, in the
+    /// order SSE, WebSocket, long polling, polling, each with events; the user's hub untouched.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_compare_view_measures_the_demo_over_four_transports() {
+        let server =
+            feedscope_testkit::serve_loopback(feedscope_server::demo::router(feedscope_server::demo::DemoOptions {
+                rate: 20.0,
+                ..Default::default()
+            }))
+            .await;
+        let hub = Hub::with_runtime(tokio::runtime::Handle::current());
+        let state =
+            AppState::open(hub, SavedDoc::default(), Some(format!("http://{}", server.addr)), Box::new(|_| Ok(())));
+        let feeds_before = state.list().len();
+        let report = compare_transports(&state, 2.0, 0.5).await.unwrap();
+        let rows: Vec<(feedscope_core::Transport, bool)> =
+            report.transports.iter().map(|t| (t.transport, t.events > 0)).collect();
+        use feedscope_core::Transport::*;
+        assert_eq!(rows, [(Sse, true), (WebSocket, true), (LongPoll, true), (Poll, true)], "{report:?}");
+        assert_eq!(state.list().len(), feeds_before);
+        assert_eq!(compare_transports(&state, 0.0, 1.0).await.unwrap_err().field.as_deref(), Some("duration"));
+        state.hub.stop_all();
+    }
+
     #[test]
     fn a_curl_command_fills_the_form_and_a_refusal_is_for_the_curl_box() {
         let form = import_curl("curl -N -H 'Authorization: Bearer t' --json '{}' https://api.test/s").unwrap();

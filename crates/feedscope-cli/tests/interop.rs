@@ -6,109 +6,14 @@
 //! Each `tail` also gets `--duration 120`: only a guard against a hang, so that a feed that
 //! never delivers what is expected ends the run and fails the assertions instead of blocking.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 
 use feedscope_core::{Body, Record};
+use feedscope_testkit::python::PyServer;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feedscope");
 const GUARD_SECS: &str = "120";
-
-fn repo_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
-/// The venv's interpreter; fails the test, naming the script that makes it, when it is missing.
-fn venv_python() -> PathBuf {
-    let venv = repo_root().join(".venv-interop");
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists() && venv.join(".feedscope-stamp").exists(),
-        "the interop tests need the Python venv {} with the servers of tests/interop/requirements.txt; \
-         it is missing or incomplete: run `bash scripts/setup-python.sh` (scripts/test-rust.sh runs it)",
-        venv.display()
-    );
-    python
-}
-
-/// A Python server of tests/interop, killed when dropped. It also exits by itself when its
-/// standard input (held here) closes, so a test process that dies leaves nothing behind.
-struct PyServer {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl PyServer {
-    fn start(script: &str, extra: &[&str]) -> PyServer {
-        let python = venv_python();
-        let dir = repo_root().join("tests/interop");
-        let mut child = Command::new(&python)
-            .arg(dir.join(script))
-            .args(["--port", "0"])
-            .args(extra)
-            .current_dir(&dir)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {} {script}: {e}", python.display()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("LISTENING ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => {
-                    let status = child.wait().ok();
-                    std::thread::sleep(std::time::Duration::from_millis(200)); // let stderr drain
-                    panic!("{script} exited ({status:?}) before printing its URL; stderr:\n{}", stderr.lock().unwrap());
-                }
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        PyServer { child, url, stderr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.url)
-    }
-
-    /// Checks that the server is still up and logged no traceback.
-    fn assert_healthy(&mut self) {
-        let exited = self.child.try_wait().unwrap();
-        let err = self.stderr.lock().unwrap().clone();
-        assert!(exited.is_none(), "the server exited ({exited:?}); stderr:\n{err}");
-        assert!(!err.contains("Traceback"), "the server logged an error:\n{err}");
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
 
 /// What one `feedscope tail` run printed and how it exited.
 struct Tail {

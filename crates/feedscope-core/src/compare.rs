@@ -494,10 +494,10 @@ pub async fn run_on(
     for (f, tally) in feeds.iter().zip(&tallies) {
         let mut report = summarize(&f.name, &f.config, tally, &span, shared_range.flatten());
         if let Ok(stats) = hub.stats(&f.name) {
-            report.requests = stats.requests;
-            report.connections = stats.connections;
-            report.wire_bytes = stats.wire_bytes;
-            report.unchanged = stats.unchanged;
+            report.requests = stats.counts.requests;
+            report.connections = stats.counts.connections;
+            report.wire_bytes = stats.counts.wire_bytes;
+            report.unchanged = stats.counts.unchanged;
             report.reconnects = stats.reconnects;
         }
         let delivered = delivered_since_start(tally, &span);

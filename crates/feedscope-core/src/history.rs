@@ -116,22 +116,11 @@ pub struct FeedStats {
     /// Alert rules fired so far, and the last one (its record's sentence).
     pub alerts: u64,
     pub last_alert: Option<String>,
-    /// HTTP requests sent (every one of a polling feed, an MCP feed's handshake too) or
-    /// WebSocket handshakes; a request that could not connect is not counted.
-    pub requests: u64,
-    /// TCP connections opened. SSE and WebSocket: one per request or handshake (the SSE client
-    /// keeps no idle connection); polling and long polling: the real connects of the feed's
-    /// keep-alive client.
-    pub connections: u64,
-    /// Bytes on the wire, an honest estimate (docs/log-format.md#counters): each request's line,
-    /// headers and body; each response's status line, headers and body as received (compressed);
-    /// a WebSocket's handshake and frames exactly, headers included. TLS is not counted.
-    pub wire_bytes: u64,
-    /// WebSocket pings and pongs received (each ping is answered with a pong).
-    pub pings: u64,
-    pub pongs: u64,
-    /// Polling: responses whose body was the same as the one before (or a 304).
-    pub unchanged: u64,
+    /// What the connection tasks counted (requests, connections, bytes on the wire, pings,
+    /// pongs, unchanged polls; docs/log-format.md#counters), as top-level fields.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub counts: crate::feed::Counts,
     /// Messages the feed sent (`sent` records).
     pub sent: u64,
 }
@@ -323,13 +312,7 @@ impl History {
     /// Adds what a connection task counted besides records: requests, connections, bytes on
     /// the wire, pings and pongs, unchanged polls.
     pub fn add_counts(&mut self, c: &Counts) {
-        let s = &mut self.stats;
-        s.requests += c.requests;
-        s.connections += c.connections;
-        s.wire_bytes += c.wire_bytes;
-        s.pings += c.pings;
-        s.pongs += c.pongs;
-        s.unchanged += c.unchanged;
+        self.stats.counts.add(c);
     }
 
     /// Counts body bytes received (they arrive with the records parsed from them).

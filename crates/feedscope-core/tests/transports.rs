@@ -133,9 +133,9 @@ async fn long_polling_splits_arrays_follows_the_cursor_and_takes_empty_answers_a
     assert!(matches!(rs[5].body, Body::Disconnected { reconnect_in_ms: 20, .. }), "{:?}", rs[5]);
     assert!(matches!(&rs[6].body, Body::Connecting { attempt: 2, url, .. } if url.ends_with("since=7")), "{:?}", rs[6]);
     let s = stats(&hub);
-    assert_eq!((s.events, s.requests), (4, 6), "every request is counted, answered or not");
-    assert_eq!(s.connections, 6, "the fixture closes each connection after its answer");
-    assert!(s.wire_bytes > s.bytes && s.bytes > 0, "{s:?}");
+    assert_eq!((s.events, s.counts.requests), (4, 6), "every request is counted, answered or not");
+    assert_eq!(s.counts.connections, 6, "the fixture closes each connection after its answer");
+    assert!(s.counts.wire_bytes > s.bytes && s.bytes > 0, "{s:?}");
     assert_eq!((s.types.get("trade"), s.types.get("quote")), (Some(&2), Some(&1)));
 }
 
@@ -193,7 +193,7 @@ async fn a_long_poll_that_waits_past_the_read_timeout_is_asked_again_without_a_f
     let s = stats(&hub);
     hub.stop_all();
     assert_eq!(kinds(&rs), ["connecting", "open", "event"], "the wait ran out: no event, no failure");
-    assert!(s.requests >= 2, "the request that timed out is counted: {s:?}");
+    assert!(s.counts.requests >= 2, "the request that timed out is counted: {s:?}");
 }
 
 // ---------------------------------------------------------------- polling
@@ -238,7 +238,7 @@ async fn polling_reports_changed_bodies_and_counts_unchanged_ones() {
     let (reason, cause) = reason_and_cause(rs.last().unwrap());
     assert_eq!((reason.as_str(), cause), ("HTTP 404 Not Found: nope", Cause::HttpStatus));
     let s = stats(&hub);
-    assert_eq!((s.unchanged, s.requests, s.events), (2, 6, 3), "the same A again, and the 304");
+    assert_eq!((s.counts.unchanged, s.counts.requests, s.events), (2, 6, 3), "the same A again, and the 304");
     assert!(fx.requests().iter().all(|r| r.method == "GET"));
     assert_eq!(fx.requests()[4].header("if-none-match"), Some("\"v2\""));
 }
@@ -258,7 +258,7 @@ async fn a_polling_client_keeps_its_connection_alive() {
     let (hub, sub) = start_feed(config);
     collect_until(&sub, |rs| count_kind(rs, "event") == 1).await;
     tokio::time::timeout(HANG_GUARD, async {
-        while stats(&hub).unchanged < 4 {
+        while stats(&hub).counts.unchanged < 4 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
@@ -267,10 +267,10 @@ async fn a_polling_client_keeps_its_connection_alive() {
     let s = stats(&hub);
     hub.stop_all();
     assert_eq!(s.events, 1, "one body, never changed");
-    assert!(s.requests >= 5, "{s:?}");
-    assert_eq!(s.connections, 1, "every request went over the first connection: {s:?}");
+    assert!(s.counts.requests >= 5, "{s:?}");
+    assert_eq!(s.counts.connections, 1, "every request went over the first connection: {s:?}");
     // Each request line and headers, each response head and its 4-byte body.
-    assert!(s.wire_bytes > s.requests * 60, "{s:?}");
+    assert!(s.counts.wire_bytes > s.counts.requests * 60, "{s:?}");
 }
 
 // ---------------------------------------------------------------- WebSocket
@@ -470,10 +470,10 @@ async fn a_websocket_gives_events_binary_sent_records_and_resubscribes_after_eac
         ("connection lost: the WebSocket ended without a close frame (1006)".into(), Cause::Network)
     );
     assert_eq!(reason_and_cause(all.last().unwrap()), ("stopped by the user".into(), Cause::UserStop));
-    assert_eq!((s.pings, s.pongs), (1, 1));
-    assert_eq!((s.requests, s.connections, s.sent), (3, 3, 4));
+    assert_eq!((s.counts.pings, s.counts.pongs), (1, 1));
+    assert_eq!((s.counts.requests, s.counts.connections, s.sent), (3, 3, 4));
     assert_eq!((s.events, s.types.get("binary"), s.types.get("trade")), (4, Some(&1), Some(&2)));
-    assert!(s.wire_bytes > s.bytes && s.bytes > 0, "{s:?}");
+    assert!(s.counts.wire_bytes > s.bytes && s.bytes > 0, "{s:?}");
     assert!(!hub.is_running("f"));
     match hub.send("f", "late".into()) {
         Err(HubError::NotOpen(id)) => assert_eq!(id, "f"),
@@ -615,7 +615,7 @@ async fn a_websocket_that_cannot_connect_reconnects_in_persistent_mode() {
     hub.stop_all();
     assert_eq!(kinds(&rs), ["connecting", "disconnected", "connecting", "disconnected"]);
     assert_eq!(reason_and_cause(&rs[1]), (format!("connection refused by 127.0.0.1:{port}"), Cause::Network));
-    assert_eq!((s.requests, s.connections), (0, 0), "nothing reached a server");
+    assert_eq!((s.counts.requests, s.counts.connections), (0, 0), "nothing reached a server");
 }
 
 // ---------------------------------------------------------------- records

@@ -4,116 +4,10 @@
 //! after a reconnection, close codes and reasons, binary messages, pings and pongs, the type path,
 //! a refused handshake.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-
 use feedscope_core::{Body, Cause, FeedConfig, Mode, Record, Transport};
+use feedscope_testkit::python::PyServer;
 use feedscope_testkit::{cfg, collect_until, is_closed, start_feed};
 use serde_json::Value;
-
-fn repo_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
-/// The venv's interpreter; fails the test, naming the script that makes it, when it is missing.
-fn venv_python() -> PathBuf {
-    let venv = repo_root().join(".venv-interop");
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists() && venv.join(".feedscope-stamp").exists(),
-        "the interop tests need the Python venv {} with the servers of tests/interop/requirements.txt; \
-         it is missing or incomplete: run `bash scripts/setup-python.sh` (scripts/test-rust.sh runs it)",
-        venv.display()
-    );
-    python
-}
-
-/// tests/interop/ws_server.py, killed when dropped. It also exits by itself when its standard
-/// input (held here) closes, so a test process that dies leaves nothing behind.
-struct PyServer {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl PyServer {
-    fn start() -> PyServer {
-        PyServer::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> PyServer {
-        let python = venv_python();
-        let dir = repo_root().join("tests/interop");
-        let mut child = Command::new(&python)
-            .arg(dir.join("ws_server.py"))
-            .args(["--port", "0"])
-            .args(extra)
-            .current_dir(&dir)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {} ws_server.py: {e}", python.display()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("LISTENING ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => {
-                    let status = child.wait().ok();
-                    std::thread::sleep(std::time::Duration::from_millis(200)); // let stderr drain
-                    panic!(
-                        "ws_server.py exited ({status:?}) before printing its URL; stderr:\n{}",
-                        stderr.lock().unwrap()
-                    );
-                }
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        PyServer { child, url, stderr }
-    }
-
-    /// The server announces `http://…` (`https://…` with `--tls`): a WebSocket feed takes it as
-    /// `ws://…` (`wss://…`).
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.url)
-    }
-
-    /// Checks that the server is still up and logged no traceback.
-    fn assert_healthy(&mut self) {
-        let exited = self.child.try_wait().unwrap();
-        let err = self.stderr.lock().unwrap().clone();
-        assert!(exited.is_none(), "the server exited ({exited:?}); stderr:\n{err}");
-        assert!(!err.contains("Traceback"), "the server logged an error:\n{err}");
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
 
 const SUBSCRIBE: &str = r#"{"op":"subscribe","channel":"trades"}"#;
 
@@ -151,7 +45,7 @@ fn echoed(rs: &[Record], text: &str) -> bool {
 
 #[tokio::test]
 async fn subscriptions_go_out_again_after_the_server_closes_and_messages_keep_their_types() {
-    let mut server = PyServer::start();
+    let mut server = PyServer::start("ws_server.py", &[]);
     let (hub, sub) = start_feed(ws(server.url("/feed"), Mode::Persistent));
     // Connection 2 answered its subscription and sent the rest; then the user sends.
     let mut rs = collect_until(&sub, |rs| typed(rs).iter().filter(|(t, _)| t == "message").count() == 2).await;
@@ -191,13 +85,13 @@ async fn subscriptions_go_out_again_after_the_server_closes_and_messages_keep_th
     );
     let opens = rs.iter().filter(|r| matches!(r.body, Body::Open { status: 101, .. })).count();
     assert_eq!(opens, 2);
-    assert_eq!((s.pings, s.pongs), (2, 2), "one ping (answered) and one unsolicited pong per connection");
-    assert_eq!((s.requests, s.connections, s.sent), (2, 2, 3));
+    assert_eq!((s.counts.pings, s.counts.pongs), (2, 2), "one ping (answered) and one unsolicited pong per connection");
+    assert_eq!((s.counts.requests, s.counts.connections, s.sent), (2, 2, 3));
 }
 
 #[tokio::test]
 async fn the_servers_close_code_and_reason_end_the_feed_or_the_connection() {
-    let mut server = PyServer::start();
+    let mut server = PyServer::start("ws_server.py", &[]);
     // browser: the first close ends the feed.
     let (_hub, sub) = start_feed(ws(server.url("/close?code=4000&reason=bye"), Mode::Browser));
     let rs = collect_until(&sub, is_closed).await;
@@ -225,7 +119,7 @@ async fn the_servers_close_code_and_reason_end_the_feed_or_the_connection() {
 
 #[tokio::test]
 async fn a_handshake_the_server_refuses_closes_the_feed_with_its_status_and_body() {
-    let mut server = PyServer::start();
+    let mut server = PyServer::start("ws_server.py", &[]);
     let (_hub, sub) = start_feed(ws(server.url("/reject"), Mode::Persistent));
     let rs = collect_until(&sub, is_closed).await;
     let closed = rs.last().unwrap();
@@ -239,7 +133,7 @@ async fn a_handshake_the_server_refuses_closes_the_feed_with_its_status_and_body
 
 #[tokio::test]
 async fn wss_checks_the_certificate_unless_the_feed_is_insecure() {
-    let mut server = PyServer::start_with(&["--tls"]);
+    let mut server = PyServer::start("ws_server.py", &["--tls"]);
     let url = server.url("/feed");
     assert!(url.starts_with("https://"), "{url}");
     let port = url::Url::parse(&url).unwrap().port().unwrap();
@@ -259,7 +153,7 @@ async fn wss_checks_the_certificate_unless_the_feed_is_insecure() {
     hub.stop_all();
     let types: Vec<String> = typed(&rs).into_iter().map(|(t, _)| t).collect();
     assert_eq!(types, ["subscribed", "trade"]);
-    assert!(s.wire_bytes > 0, "the handshake and frames, above TLS: {s:?}");
+    assert!(s.counts.wire_bytes > 0, "the handshake and frames, above TLS: {s:?}");
 
     // A polling feed's keep-alive client has the same TLS settings: through TLS, the WebSocket
     // server refuses a plain GET with a status, which closes the feed.

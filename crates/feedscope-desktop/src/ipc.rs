@@ -16,6 +16,7 @@ pub fn typescript() -> String {
         feedscope_core::FeedInfo::decl(),
         feedscope_core::ConnState::decl(),
         feedscope_core::FeedStats::decl(),
+        feedscope_core::feed::Counts::decl(),
         feedscope_core::Query::decl(),
         feedscope_core::ExportFormat::decl(),
         feedscope_core::Kind::decl(),

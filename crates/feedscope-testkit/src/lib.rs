@@ -9,6 +9,7 @@ use std::time::Duration;
 pub mod diag_servers;
 pub mod e2e;
 pub mod fetch;
+pub mod python;
 pub mod records;
 pub mod script;
 pub mod strategies;

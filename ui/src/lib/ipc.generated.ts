@@ -172,34 +172,59 @@ stalled: boolean,
  */
 alerts: number, last_alert: string | null, 
 /**
- * HTTP requests sent (every one of a polling feed, an MCP feed's handshake too) or
- * WebSocket handshakes; a request that could not connect is not counted.
+ * Messages the feed sent (`sent` records).
+ */
+sent: number, 
+/**
+ * HTTP requests sent, or WebSocket handshakes.
  */
 requests: number, 
 /**
- * TCP connections opened. SSE and WebSocket: one per request or handshake (the SSE client
- * keeps no idle connection); polling and long polling: the real connects of the feed's
- * keep-alive client.
+ * TCP connections opened.
  */
 connections: number, 
 /**
- * Bytes on the wire, an honest estimate (docs/log-format.md#counters): each request's line,
- * headers and body; each response's status line, headers and body as received (compressed);
- * a WebSocket's handshake and frames exactly, headers included. TLS is not counted.
+ * Bytes on the wire (estimated for HTTP, exact for a WebSocket; see [`crate::FeedStats`]).
  */
 wire_bytes: number, 
 /**
- * WebSocket pings and pongs received (each ping is answered with a pong).
+ * WebSocket pings received.
  */
-pings: number, pongs: number, 
+pings: number, 
 /**
- * Polling: responses whose body was the same as the one before (or a 304).
+ * WebSocket pongs received.
  */
-unchanged: number, 
+pongs: number, 
 /**
- * Messages the feed sent (`sent` records).
+ * Polling responses whose body had not changed.
  */
-sent: number, };
+unchanged: number, };
+
+export type Counts = { 
+/**
+ * HTTP requests sent, or WebSocket handshakes.
+ */
+requests: number, 
+/**
+ * TCP connections opened.
+ */
+connections: number, 
+/**
+ * Bytes on the wire (estimated for HTTP, exact for a WebSocket; see [`crate::FeedStats`]).
+ */
+wire_bytes: number, 
+/**
+ * WebSocket pings received.
+ */
+pings: number, 
+/**
+ * WebSocket pongs received.
+ */
+pongs: number, 
+/**
+ * Polling responses whose body had not changed.
+ */
+unchanged: number, };
 
 export type Query = { 
 /**

@@ -112,9 +112,11 @@ pub struct Emission {
     pub counts: Counts,
 }
 
-/// What a connection task counts besides its records, as increments since its last emission
-/// (the [`crate::FeedStats`] fields of the same names add them up).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What a connection task counts besides its records: as increments since its last emission, and
+/// added up in [`crate::FeedStats`] (whose JSON has these fields at its top level).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Counts {
     /// HTTP requests sent, or WebSocket handshakes.
     pub requests: u64,
@@ -128,6 +130,18 @@ pub struct Counts {
     pub pongs: u64,
     /// Polling responses whose body had not changed.
     pub unchanged: u64,
+}
+
+impl Counts {
+    /// Adds `other` to these.
+    pub fn add(&mut self, other: &Counts) {
+        self.requests += other.requests;
+        self.connections += other.connections;
+        self.wire_bytes += other.wire_bytes;
+        self.pings += other.pings;
+        self.pongs += other.pongs;
+        self.unchanged += other.unchanged;
+    }
 }
 
 impl Emission {

@@ -359,16 +359,7 @@ impl Peer {
     }
 }
 
-const SUBSCRIBE: &str = r#"{"op":"subscribe","channel":"trades"}"#;
-
-fn ws_config(url: String, mode: Mode) -> FeedConfig {
-    FeedConfig {
-        transport: Transport::WebSocket,
-        type_path: "type".into(),
-        send_on_open: vec![SUBSCRIBE.into()],
-        ..cfg(url, mode)
-    }
-}
+use feedscope_testkit::{ws_cfg as ws_config, WS_SUBSCRIBE as SUBSCRIBE};
 
 #[tokio::test]
 async fn a_websocket_gives_events_binary_sent_records_and_resubscribes_after_each_reconnection() {

@@ -9,16 +9,7 @@ use feedscope_testkit::python::PyServer;
 use feedscope_testkit::{cfg, collect_until, is_closed, start_feed};
 use serde_json::Value;
 
-const SUBSCRIBE: &str = r#"{"op":"subscribe","channel":"trades"}"#;
-
-fn ws(url: String, mode: Mode) -> FeedConfig {
-    FeedConfig {
-        transport: Transport::WebSocket,
-        type_path: "type".into(),
-        send_on_open: vec![SUBSCRIBE.into()],
-        ..cfg(url, mode)
-    }
-}
+use feedscope_testkit::{ws_cfg as ws, WS_SUBSCRIBE as SUBSCRIBE};
 
 /// (type, data as JSON) of each event; `Value::Null` for data that is not JSON.
 fn typed(rs: &[Record]) -> Vec<(String, Value)> {

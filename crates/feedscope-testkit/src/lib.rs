@@ -15,7 +15,9 @@ pub mod script;
 pub mod strategies;
 
 pub use fetch::{fetch_all, fetch_events, fetch_until, serve_loopback, Fetched};
-pub use records::{cfg, collect_until, collect_until_within, count_kind, events, is_closed, start_feed, AsEvent};
+pub use records::{
+    cfg, collect_until, collect_until_within, count_kind, events, is_closed, start_feed, ws_cfg, AsEvent, WS_SUBSCRIBE,
+};
 pub use script::{drip, Conn, Fixture, Reply, Req, Step};
 pub use strategies::sse_bytes;
 

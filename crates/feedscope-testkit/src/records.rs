@@ -66,6 +66,20 @@ pub fn cfg(url: String, mode: Mode) -> FeedConfig {
     FeedConfig { retry_ms: 20, jitter: false, mode, ..FeedConfig::new(url) }
 }
 
+/// The subscription the WebSocket tests' feeds send on every open.
+pub const WS_SUBSCRIBE: &str = r#"{"op":"subscribe","channel":"trades"}"#;
+
+/// [`cfg`] for a WebSocket feed whose events are typed by their `type` and which subscribes with
+/// [`WS_SUBSCRIBE`] on every open.
+pub fn ws_cfg(url: String, mode: Mode) -> FeedConfig {
+    FeedConfig {
+        transport: feedscope_core::Transport::WebSocket,
+        type_path: "type".into(),
+        send_on_open: vec![WS_SUBSCRIBE.into()],
+        ..cfg(url, mode)
+    }
+}
+
 /// What may be an event: a hub's record, or an item of the parser.
 pub trait AsEvent {
     /// (type, id, data) when it is an event.

@@ -22,7 +22,9 @@ export default async function run({ driver, out }) {
     await waitFor('feed from the command line', async () => (await s.text('[data-testid=feed-title]'))?.endsWith('/stream'));
     await waitFor('events', async () => (await s.rows()).filter((r) => r.kind === 'event').length >= 6);
 
-    // 1. A JSON column: select an event, add `data.n` from the detail's fields.
+    // 1. A JSON column: select an event (the table paused, so the row stays put), add `data.n`
+    //    from the detail's fields.
+    await s.click('[data-testid=follow]');
     await s.click('[data-testid=table] .tr[data-kind=event]');
     await s.click('[data-testid=add-column][data-field="data.n"]');
     await waitFor('column head', () => s.text('[data-testid=column-head][data-column="data.n"]'));
@@ -37,7 +39,6 @@ export default async function run({ driver, out }) {
     await s.click('[data-testid=column-head][data-column="data.n"] button');
     await s.click('[data-testid=column-head][data-column="data.n"] button');
     await waitFor('sorted descending', async () => (await s.exec(() => document.querySelector('[data-testid=table]').dataset.sort)) === 'data.n desc');
-    await s.click('[data-testid=table] .tr[data-kind=event]');
     await s.exec(() => document.querySelector('[data-testid=table] .scroller').scrollTo(0, 0));
     const sorted = await waitFor('rows in descending order', async () => {
       const v = (await columnValues(s, 'data.n')).map(Number);

@@ -103,7 +103,9 @@ export class Session {
         await this.cmd('POST', `/element/${el}/click`, {});
         return;
       } catch (e) {
-        if (attempt >= 5 || !/stale element/.test(e.message)) throw e;
+        // A live table re-renders its rows many times a second: find the element again, a little later.
+        if (attempt >= 40 || !/stale element/.test(e.message)) throw e;
+        await sleep(25);
       }
     }
   }

@@ -1,12 +1,15 @@
 // Not part of `npm test`: measures the window's merged timeline (All feeds) with many feeds live.
 // FEEDS feeds (100 by default) of the e2e fixture's /stream (an event every 40 ms each, so
-// 2,500 events/s in all) are opened from the command line; then: the time from a click on All
+// 2,500 events/s in all) are opened from the command line and run until they hold FILL events
+// (100,000 by default); then: the time from a click on All
 // feeds to its rows, the main thread's lag while it follows, a query over every feed, and a
 // scroll to the middle. Run with `bash scripts/test-app.sh merged`; figures go to stdout.
 import { execFileSync } from 'node:child_process';
 import { Session, sseServer, waitFor } from './wd.mjs';
 
 const FEEDS = Number(process.env.MERGED_FEEDS ?? 100);
+/** Records held in all before measuring (at 25 events/s a feed). */
+const FILL = Number(process.env.MERGED_FILL ?? 100000);
 
 /** Resolves with what `script` passes to `done` (WebDriver's async script). */
 const measure = (s, script) => s.cmd('POST', '/execute/async', { script: `const done = arguments[arguments.length - 1];\n${script}`, args: [] });
@@ -18,6 +21,8 @@ export default async function run({ driver, out }) {
   try {
     const live = () => s.exec(() => [...document.querySelectorAll('[data-feed]')].filter((li) => Number(li.dataset.events) > 0).length);
     await waitFor(`${FEEDS} feeds with events`, async () => (await live()) >= FEEDS, 120000, 500);
+    const held = () => s.exec(() => [...document.querySelectorAll('[data-feed]')].reduce((n, li) => n + Number(li.dataset.events), 0));
+    await waitFor(`${FILL} events held`, async () => (await held()) >= FILL, 600000, 1000);
     const t0 = Date.now();
     await s.click('[data-testid=all-feeds]');
     await waitFor('merged rows', async () => (await s.exec(() => document.querySelectorAll('[data-testid=table] .tr[data-feed]').length)) > 10);

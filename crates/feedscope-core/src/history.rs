@@ -263,6 +263,8 @@ pub struct History {
     stall_ms: u64,
     /// Since when the feed has been open without an event.
     waiting_since: Option<Timestamp>,
+    /// The feed's transport: which browser rule the browser note compares with.
+    transport: crate::Transport,
 }
 
 impl History {
@@ -279,6 +281,11 @@ impl History {
     pub fn set_limits(&mut self, limits: HistoryLimits) {
         self.limits = limits;
         self.evict();
+    }
+
+    /// The feed's transport, for the browser note (see [`crate::Cause::browser_note_for`]).
+    pub fn set_transport(&mut self, transport: crate::Transport) {
+        self.transport = transport;
     }
 
     /// Adds a record, updating counters and state, then evicts past the caps.
@@ -430,7 +437,7 @@ impl History {
                 s.last_alert = Some(crate::text::summary(&r.body));
             }
             Body::Disconnected { reason, cause, reconnect_in_ms, .. } => {
-                if let Some(note) = cause.browser_note() {
+                if let Some(note) = cause.browser_note_for(self.transport) {
                     s.browser_note = Some(format!("{reason}; {note}"));
                     s.browser_note_at = Some(r.ts);
                 }
@@ -827,5 +834,25 @@ mod tests {
         h.clear();
         let codes: Vec<&str> = h.findings(Timestamp(1000)).iter().map(|f| f.code.as_str()).collect();
         assert_eq!(codes, ["retry-low", "cache-control", "cors"]);
+    }
+
+    #[test]
+    fn the_browser_note_compares_with_the_transports_own_browser_rule() {
+        let rec = |b: Body| Arc::new(Record::new(Arc::from("f"), Timestamp(1000), b));
+        let dc = |cause| Body::Disconnected {
+            reason: "the server closed the WebSocket: 1001 going away".into(),
+            cause,
+            reconnect_in_ms: 500,
+            detail: String::new(),
+        };
+        let mut ws = History::new(HistoryLimits::default());
+        ws.set_transport(crate::Transport::WebSocket);
+        ws.push(rec(dc(Cause::WsClose)));
+        let note = ws.stats(Timestamp(0)).browser_note.expect("a note");
+        assert!(note.ends_with("a browser's WebSocket does not reconnect by itself; the page would have to"), "{note}");
+        let mut poll = History::new(HistoryLimits::default());
+        poll.set_transport(crate::Transport::Poll);
+        poll.push(rec(dc(Cause::HttpStatus)));
+        assert_eq!(poll.stats(Timestamp(0)).browser_note, None, "a poll loop is the page's own");
     }
 }

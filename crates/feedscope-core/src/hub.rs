@@ -483,11 +483,14 @@ impl Hub {
         }
     }
 
-    /// Sets the feed's watch (its alert rules, the global ones, the stall watchdog) from `config`.
+    /// Sets the feed's watch (its alert rules, the global ones, the stall watchdog, its transport
+    /// for the browser note) from `config`.
     fn arm(&self, slot: &FeedSlot, config: &FeedConfig) {
         let mut rules = config.alerts.clone();
         rules.extend(self.global_alerts.read().expect("hub lock").iter().cloned());
-        slot.history.lock().expect("feed lock").set_watch(&rules, config.stall_secs.saturating_mul(1000));
+        let mut history = slot.history.lock().expect("feed lock");
+        history.set_watch(&rules, config.stall_secs.saturating_mul(1000));
+        history.set_transport(config.transport);
     }
 
     /// Every record from now on, of one feed or all, in order. `capacity` bounds the queue: while

@@ -188,6 +188,19 @@ impl Cause {
             _ => None,
         }
     }
+
+    /// [`Cause::browser_note`] for a feed of `transport`: a browser's WebSocket never reconnects
+    /// by itself, so every reconnection of a WebSocket feed is one a browser would not make;
+    /// polling and long polling are a page's own loop, with no browser rule to compare.
+    pub fn browser_note_for(self, transport: crate::Transport) -> Option<&'static str> {
+        use crate::Transport;
+        match transport {
+            Transport::Sse => self.browser_note(),
+            Transport::WebSocket => (self != Cause::UserRestart)
+                .then_some("a browser's WebSocket does not reconnect by itself; the page would have to"),
+            Transport::LongPoll | Transport::Poll => None,
+        }
+    }
 }
 
 /// One thing that happened on a feed. Every field of `body` is documented in docs/log-format.md.

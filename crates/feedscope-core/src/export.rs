@@ -126,7 +126,9 @@ impl<W: Write> Exporter<W> {
             Body::Event { seq, event_type, id, data } => {
                 (seq.to_string(), &**event_type, &**id, data.as_str(), String::new())
             }
-            Body::Comment { text } => (String::new(), "", "", text.as_str(), String::new()),
+            Body::Comment { text } | Body::Sent { text } => (String::new(), "", "", text.as_str(), String::new()),
+            // The bytes as base64 in the data column, as in the other formats.
+            Body::Binary { seq, base64, .. } => (seq.to_string(), "", "", base64.as_str(), String::new()),
             other => {
                 let v = serde_json::to_value(other).unwrap_or_default();
                 let mut detail = v.as_object().cloned().unwrap_or_default();

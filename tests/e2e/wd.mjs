@@ -1,7 +1,7 @@
 // A small W3C WebDriver client over fetch, plus the fixtures the specs share: tauri-driver for
 // the real app binary, and a loopback SSE server (the `feedscope-fixture` binary of
 // crates/feedscope-testkit) that tells which Last-Event-ID each reconnection sent.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import readline from 'node:readline';
 import assert from 'node:assert/strict';
@@ -196,6 +196,67 @@ export async function sseServer() {
       proc.kill('SIGTERM');
     },
   };
+}
+
+/** Runs `script` in the window as a WebDriver async script; it calls `done(value)` to answer. */
+export function measure(s, script) {
+  return s.cmd('POST', '/execute/async', { script: `const done = arguments[arguments.length - 1];\n${script}`, args: [] });
+}
+
+/** The window's main-thread lag over `ms`: the longest and the mean delay of a 10 ms timer. */
+export function mainThreadLag(s, ms = 5000) {
+  return measure(
+    s,
+    `let last = performance.now(), max = 0, n = 0, sum = 0;
+     const id = setInterval(() => { const t = performance.now(); const d = t - last - 10; max = Math.max(max, d); sum += d; n++; last = t; }, 10);
+     setTimeout(() => { clearInterval(id); done({ maxLagMs: Math.round(max), meanLagMs: +(sum / n).toFixed(1) }); }, ${ms});`,
+  );
+}
+
+/** Types `text` into the search box; resolves with the ms until every row on screen passes
+ *  `rowMatches` (a function of a row element, as source text), -1 after `limitMs`. */
+export function searchMs(s, text, rowMatches, limitMs = 20000) {
+  return measure(
+    s,
+    `const el = document.querySelector('[data-testid=search]');
+     const ok = ${rowMatches};
+     const t0 = performance.now();
+     el.value = ${JSON.stringify(text)}; el.dispatchEvent(new Event('input', { bubbles: true }));
+     const check = () => {
+       const rows = [...document.querySelectorAll('[data-testid=table] .tr')];
+       if (rows.length && rows.every(ok)) done(Math.round(performance.now() - t0));
+       else if (performance.now() - t0 > ${limitMs}) done(-1);
+       else requestAnimationFrame(check);
+     };
+     check();`,
+  );
+}
+
+/** Scrolls the table to the middle; resolves with the ms until other rows are shown, -1 after 10 s. */
+export function scrollToMiddleMs(s) {
+  return measure(
+    s,
+    `const sc = document.querySelector('[data-testid=table] .scroller');
+     const before = document.querySelector('[data-testid=table] .tr')?.textContent;
+     const t0 = performance.now();
+     sc.scrollTop = sc.scrollHeight / 2;
+     const check = () => {
+       const now = document.querySelector('[data-testid=table] .tr')?.textContent;
+       if (now && now !== before) done(Math.round(performance.now() - t0));
+       else if (performance.now() - t0 > 10000) done(-1);
+       else requestAnimationFrame(check);
+     };
+     requestAnimationFrame(check);`,
+  );
+}
+
+/** The app's resident memory in MiB, or null where `ps` cannot tell. */
+export function appRssMb() {
+  try {
+    return Math.round(Number(execFileSync('ps', ['-C', 'feedscope-app', '-o', 'rss=']).toString().trim().split('\n')[0]) / 1024);
+  } catch {
+    return null;
+  }
 }
 
 export { assert };
